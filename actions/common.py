@@ -1,0 +1,58 @@
+"""What every action needs: the database, the citizen's language and identity, buttons.
+
+The action server's entry point (`sawt actions`) calls `configure()` with the settings it read
+once; tests call it with their own database. Actions never read the environment.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Optional
+
+from rasa_sdk import Tracker
+
+from bot.channels.base import Button
+from bot.db.session import Database
+from bot.i18n import normalise_language
+from bot.identity import split_sender_id
+from bot.settings import Settings
+
+_database: Optional[Database] = None
+_settings: Optional[Settings] = None
+
+
+def configure(database: Database, settings: Settings) -> None:
+    global _database, _settings
+    _database, _settings = database, settings
+
+
+def database() -> Database:
+    if _database is None:
+        raise RuntimeError("actions.common.configure() was not called: start with `sawt actions`")
+    return _database
+
+
+def settings() -> Settings:
+    if _settings is None:
+        raise RuntimeError("actions.common.configure() was not called: start with `sawt actions`")
+    return _settings
+
+
+def language_of(tracker: Tracker) -> str:
+    """The reply language: the `language` slot, set every turn by `action_set_language`."""
+    return normalise_language(tracker.get_slot("language"))
+
+
+def citizen(tracker: Tracker) -> tuple[str, str]:
+    """(channel, user_id) of the citizen, from Rasa's sender id."""
+    return split_sender_id(tracker.sender_id)
+
+
+def payload(intent: str, **entities: Any) -> str:
+    """A Rasa button payload that skips NLU: '/intent{"entity": "value"}'."""
+    if not entities:
+        return f"/{intent}"
+    return f"/{intent}{json.dumps(entities, ensure_ascii=False, separators=(',', ':'))}"
+
+
+def buttons(items: Iterable[tuple[str, str]]) -> list[Button]:
+    return [Button(title=title, payload=pl) for title, pl in items]

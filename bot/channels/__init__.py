@@ -1,0 +1,1 @@
+"""Channels: each parses its platform's updates into `Inbound` and renders `Reply` for it."""

@@ -1,0 +1,64 @@
+"""The platform-neutral wire formats between the channels, the inbox, the brain and the outbox."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional, TypedDict
+
+from bot.identity import make_sender_id
+
+MediaKind = Literal["photo", "voice", "audio", "video", "document", "sticker", "contact"]
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Media:
+    kind: MediaKind
+    # The platform's handle to fetch it later (Telegram file_id, WhatsApp media id).
+    platform_id: str
+    mime_type: Optional[str] = None
+    caption: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a citizen sent, as every channel reports it.
+
+    `message_id` is the platform's own id (Telegram `update_id`, WhatsApp `wamid…`): the inbox's
+    key for dropping a platform's retry of the same delivery.
+    """
+
+    channel: str
+    user_id: str
+    message_id: str
+    text: Optional[str] = None
+    # A button press: a Rasa payload such as '/procedure_documents{"procedure":"birth_certificate"}'.
+    payload: Optional[str] = None
+    location: Optional[Location] = None
+    media: Optional[Media] = None
+    language_hint: Optional[str] = None
+    # Anything the brain should know but need not parse (deep-link start parameter, …).
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sender_id(self) -> str:
+        return make_sender_id(self.channel, self.user_id)
+
+
+class Button(TypedDict):
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message of the assistant, before a platform renderer shapes it."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    image: Optional[str] = None
