@@ -1,28 +1,51 @@
-"""Shared fixtures: a real database (SQLite file per test, seeded), settings pointing at it.
+"""Shared fixtures.
 
-Fixtures that need the trained model and the action server live in `tests/integration_env.py`
-and are exposed here, so every test folder can use them.
+Unit level: `settings`, `empty_db`, `db` (a real SQLite file per test, seeded).
+Assistant level (session-scoped, real parts): `trained_model_path` (the model trained with
+`config.test.yml`, cached by Rasa's fingerprint in `models/test/`), `live_settings` and
+`live_db` (one seeded database for the session), `action_server` (a real `sawt actions`
+process), `brain` (the loaded model), and per test `gateway` (an aiohttp test client of the
+real gateway app) and `chat` (one REST turn).
 """
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Awaitable, Callable, Iterator
 
 import pytest
 
 from bot.db.session import Database
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
+
+TEST_CONFIG = PROJECT_ROOT / "config.test.yml"
+TEST_MODELS = PROJECT_ROOT / "models" / "test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_settings(directory: Path, **extra: str) -> Settings:
+    return Settings.from_env(
+        {
+            "DATABASE_URL": f"sqlite:///{directory / 'sawt.db'}",
+            "SAWT_MEDIA_DIR": str(directory / "media"),
+            **extra,
+        },
+        dotenv=directory / "no.env",
+    )
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'sawt.db'}",
-            "SAWT_MEDIA_DIR": str(tmp_path / "media"),
-        },
-        dotenv=tmp_path / "no.env",
-    )
+    return make_settings(tmp_path)
 
 
 @pytest.fixture
@@ -40,3 +63,95 @@ def db(empty_db: Database) -> Database:
 
     seed_database(empty_db)
     return empty_db
+
+
+# ---- the real assistant, once per session ---------------------------------------------------
+@pytest.fixture(scope="session")
+def trained_model_path() -> Path:
+    from bot.training import train
+
+    return train(TEST_CONFIG, TEST_MODELS)
+
+
+@pytest.fixture(scope="session")
+def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    directory = tmp_path_factory.mktemp("live")
+    return make_settings(
+        directory, ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}/webhook"
+    )
+
+
+@pytest.fixture(scope="session")
+def live_db(live_settings: Settings) -> Iterator[Database]:
+    from bot.db.migrate import prepare
+
+    database = Database(live_settings.database_url)
+    prepare(database)
+    yield database
+    database.dispose()
+
+
+def start_action_server(settings: Settings) -> "subprocess.Popen[bytes]":
+    from bot.supervisor import is_healthy, wait_until
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "ACTION_SERVER_URL": settings.action_server_url,
+        "SAWT_MEDIA_DIR": str(settings.media_dir),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "actions"], env=env, cwd=PROJECT_ROOT
+    )
+    wait_until(lambda: is_healthy(settings.action_server_health_url), 90, "action server", process)
+    return process
+
+
+@pytest.fixture(scope="session")
+def action_server(live_settings: Settings, live_db: Database) -> Iterator[str]:
+    process = start_action_server(live_settings)
+    yield live_settings.action_server_url
+    process.terminate()
+    process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def brain(live_settings: Settings, live_db: Database, trained_model_path: Path) -> Iterator[Any]:
+    from bot.brain import Brain
+
+    loaded = Brain(live_settings, model_path=trained_model_path)
+    loaded.load()
+    yield loaded
+    loaded.close()
+
+
+@pytest.fixture
+async def gateway(
+    aiohttp_client: Any, live_settings: Settings, live_db: Database, brain: Any, action_server: str
+) -> Any:
+    from bot.gateway import create_app
+
+    return await aiohttp_client(create_app(live_settings, brain=brain, database=live_db))
+
+
+Chat = Callable[..., Awaitable[list[dict[str, Any]]]]
+
+
+@pytest.fixture
+def citizen() -> str:
+    """A fresh sender id, so tests sharing the session's database never meet."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def chat(gateway: Any, citizen: str) -> Chat:
+    """`await chat("text")` → the REST channel's answer for this test's citizen."""
+
+    async def send(text: str, sender: str = citizen) -> list[dict[str, Any]]:
+        response = await gateway.post(
+            "/webhooks/rest/webhook", json={"sender": sender, "message": text}
+        )
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+    return send

@@ -1,0 +1,153 @@
+"""`sawt`: the project's command line. `main()` only reads the settings once and dispatches."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from bot.settings import PROJECT_ROOT, Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.supervisor import run_all
+
+    return run_all(settings)
+
+
+def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.gateway import run_gateway
+
+    run_gateway(settings)
+    return 0
+
+
+def cmd_actions(args: argparse.Namespace, settings: Settings) -> int:
+    from urllib.parse import urlparse
+
+    from rasa_sdk.endpoint import create_app
+    from rasa_sdk.plugin import plugin_manager
+
+    import actions.common
+    from bot.db.session import Database
+
+    actions.common.configure(Database(settings.database_url), settings)
+    app = create_app("actions")
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    url = urlparse(settings.action_server_url)
+    app.run(url.hostname or "127.0.0.1", settings.action_server_port, workers=1, access_log=False)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.training import train
+
+    config = Path(args.config) if args.config else settings.rasa_config
+    out = Path(args.out) if args.out else settings.models_dir
+    model = train(config, out, force=args.force)
+    print(model)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.nlu_eval import evaluate
+    from bot.training import train
+
+    model = Path(args.model) if args.model else train(settings.rasa_config, settings.models_dir)
+    evaluate(model, PROJECT_ROOT / "tests" / "nlu", Path(args.out))
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.migrate import prepare
+    from bot.db.session import Database
+
+    database = Database(settings.database_url)
+    created = prepare(database)
+    print("seeded" if created else "already seeded: nothing to do")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.migrate import upgrade
+    from bot.db.session import Database
+
+    upgrade(Database(settings.database_url), args.revision)
+    return 0
+
+
+def cmd_lookups(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.lookups import write_lookups
+    from bot.db.migrate import prepare
+    from bot.db.session import Database
+
+    database = Database(settings.database_url)
+    prepare(database)
+    for path in write_lookups(database, PROJECT_ROOT / "nlu" / "lookups"):
+        print(path)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.ask import ask_once
+
+    return ask_once(settings, args.text, args.sender)
+
+
+def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.parse import parse_lines
+
+    texts = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
+    parse_lines(settings, texts, sys.stdout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sawt",
+        description="Sawt (صوت): the commune's citizen assistant. Settings come from the "
+        "environment or a .env file (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Command, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(fn=fn)
+        return p
+
+    add("run", cmd_run, "prepare the database and model, start the action server and gateway")
+    add("gateway", cmd_gateway, "start the gateway only (REST, web chat, channels, console)")
+    add("actions", cmd_actions, "start the rasa-sdk action server only")
+    p = add("train", cmd_train, "train the model into models/ (skipped when nothing changed)")
+    p.add_argument("--config", help="Rasa config file (default: config.yml)")
+    p.add_argument("--out", help="output folder (default: models/)")
+    p.add_argument("--force", action="store_true", help="train even if nothing changed")
+    p = add("eval", cmd_eval, "evaluate the NLU per language on the held-out test sets")
+    p.add_argument("--model", help="model to evaluate (default: train/reuse models/)")
+    p.add_argument("--out", default=str(PROJECT_ROOT / "results"), help="output folder")
+    add("seed", cmd_seed, "migrate the database and seed it when empty")
+    p = add("db", cmd_db_upgrade, "database schema: `sawt db upgrade [REVISION]`")
+    p.add_argument("action", choices=["upgrade"], help="upgrade the schema")
+    p.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    add("lookups", cmd_lookups, "regenerate the NLU lookup tables from the database")
+    p = add("ask", cmd_ask, "one turn through the real assistant, printed")
+    p.add_argument("text", help="what the citizen says")
+    p.add_argument("--sender", default="cli", help="conversation id (default: cli)")
+    p = add("parse", cmd_parse, "the model's reading of TEXT (or of each stdin line) as JSON")
+    p.add_argument("text", nargs="?", help="text to parse; without it, one message per stdin line")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    return int(args.fn(args, settings) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

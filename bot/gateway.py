@@ -1,0 +1,159 @@
+"""The gateway: one aiohttp application hosting the channels, the brain, health and metrics.
+
+`create_app(settings)` only wires; every resource is opened and closed in a `cleanup_ctx`
+and kept under a typed `web.AppKey`. The model loads in the background after the server
+starts listening, so `/healthz` can say "loading" instead of the port being closed.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any, AsyncIterator, Optional
+
+import aiohttp
+from aiohttp import web
+
+from bot.brain import Brain
+from bot.conversation import CitizenMessage, Conversations
+from bot.db.session import Database
+from bot.health import ActionServerProbe, database_ok
+from bot.settings import Settings
+from bot.telemetry import Metrics
+
+logger = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+BRAIN = web.AppKey("brain", Brain)
+METRICS = web.AppKey("metrics", Metrics)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+ACTION_PROBE = web.AppKey("action_probe", ActionServerProbe)
+CONVERSATIONS = web.AppKey("conversations", Conversations)
+BRAIN_ERROR = web.AppKey("brain_error", list)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def rest_webhook(request: web.Request) -> web.Response:
+    """Rasa's REST channel: `{"sender", "message"}` → `[{"recipient_id", "text", "buttons"?}]`."""
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError):
+        return _json_error(400, "the body must be JSON: {\"sender\": \"…\", \"message\": \"…\"}")
+    if not isinstance(body, dict):
+        return _json_error(400, "the body must be a JSON object")
+    sender = body.get("sender") or "default"
+    message = body.get("message", "")
+    if not isinstance(sender, (str, int)) or not isinstance(message, str):
+        return _json_error(400, "`sender` and `message` must be strings")
+    sender_id = str(sender)[:128]
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+    replies = await request.app[CONVERSATIONS].handle(
+        CitizenMessage(sender_id=sender_id, text=message, metadata=metadata)
+    )
+    out: list[dict[str, Any]] = []
+    for reply in replies:
+        item: dict[str, Any] = {"recipient_id": sender_id, "text": reply.text}
+        if reply.buttons:
+            item["buttons"] = [dict(b) for b in reply.buttons]
+        if reply.image:
+            item["image"] = reply.image
+        out.append(item)
+    return web.json_response(out, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    app = request.app
+    loop = asyncio.get_running_loop()
+    db_ok = await loop.run_in_executor(None, database_ok, app[DATABASE])
+    brain = app[BRAIN]
+    errors = app[BRAIN_ERROR]
+    model = {
+        "ok": brain.ready,
+        "name": brain.model_path.name if brain.model_path else None,
+        "state": "loaded" if brain.ready else ("failed" if errors else "loading"),
+    }
+    if errors:
+        model["error"] = errors[-1]
+    actions_ok = await app[ACTION_PROBE]()
+    status = {
+        "status": "ok" if db_ok and brain.ready and actions_ok else "degraded",
+        "database": {"ok": db_ok},
+        "model": model,
+        "action_server": {"ok": actions_ok, "url": app[SETTINGS].action_server_url},
+    }
+    return web.json_response(status)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": request.app[METRICS].content_type})
+
+
+async def web_chat(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(WEB_DIR / "index.html")
+
+
+def create_app(
+    settings: Settings,
+    brain: Optional[Brain] = None,
+    database: Optional[Database] = None,
+) -> web.Application:
+    """Wire the gateway. Tests pass an already loaded `brain` shared across the session."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[BRAIN_ERROR] = []
+    own_brain = brain is None
+    app[BRAIN] = brain or Brain(settings)
+    app[DATABASE] = database or Database(settings.database_url)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        http = aiohttp.ClientSession()
+        app[HTTP] = http
+        app[ACTION_PROBE] = ActionServerProbe(http, settings.action_server_health_url)
+        app[CONVERSATIONS] = Conversations(
+            app[BRAIN], app[DATABASE], app[METRICS], app[ACTION_PROBE]
+        )
+        loader: Optional[asyncio.Task[None]] = None
+        if not app[BRAIN].ready:
+            loader = asyncio.create_task(_load_brain(app))
+        else:
+            app[METRICS].model_loaded.set(1)
+        yield
+        if loader is not None:
+            loader.cancel()
+        await http.close()
+        if own_brain:
+            app[BRAIN].close()
+        if database is None:
+            app[DATABASE].dispose()
+
+    app.cleanup_ctx.append(resources)
+    app.router.add_get("/", web_chat)
+    app.router.add_static("/static/", WEB_DIR, show_index=False)
+    app.router.add_post("/webhooks/rest/webhook", rest_webhook)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def _load_brain(app: web.Application) -> None:
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, app[BRAIN].load)
+        app[METRICS].model_loaded.set(1)
+    except Exception as error:  # reported by /healthz; the REST channel says "unavailable"
+        logger.exception("the model could not be loaded")
+        app[BRAIN_ERROR].append(str(error))
+
+
+def run_gateway(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
