@@ -126,6 +126,10 @@ class Conversations:
         # The language of the last reply per sender: for texts the gateway itself sends.
         self._last_language: dict[str, str] = {}
 
+    def last_language(self, sender_id: str) -> str:
+        """The language of the last reply to this sender (for texts rendered after the turn)."""
+        return normalise_language(self._last_language.get(sender_id))
+
     def _language_for(self, sender_id: str, text: str) -> str:
         detected = detect_language(text) if text else None
         return normalise_language(detected or self._last_language.get(sender_id))

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.db import models
+from bot.db.schema import metadata
 from bot.db.session import make_engine
 
-target_metadata = models.Base.metadata
+target_metadata = metadata
 # Rasa's tracker store keeps its own `events` table in the same database: never touch it.
 RASA_TABLES = {"events"}
 

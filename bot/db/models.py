@@ -334,8 +334,6 @@ class Subscriber(Base):
     topics: Mapped[list[str]] = Column(JSON, default=list, nullable=False)
     opted_in_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
     opted_out_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
-    # Last message from the citizen: WhatsApp's 24-hour customer-service window.
-    last_inbound_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
 
     district: Mapped[Optional[District]] = relationship("District")
 

@@ -73,9 +73,9 @@ class Database:
             session.close()
 
     def create_all(self) -> None:
-        from bot.db.models import Base
+        from bot.db.schema import metadata
 
-        Base.metadata.create_all(self.engine)
+        metadata.create_all(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,8 +1,8 @@
-"""initial schema: commune content and citizens' records
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 05:56:51.777389
+Create Date: 2026-11-24 05:57:52.911816
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,6 +28,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
     )
+    op.create_table('contacts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('user_id', sa.String(length=128), nullable=False),
+    sa.Column('first_seen_at', sa.DateTime(), nullable=False),
+    sa.Column('last_inbound_at', sa.DateTime(), nullable=True),
+    sa.Column('blocked_at', sa.DateTime(), nullable=True),
+    sa.Column('last_menu', sa.JSON(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('channel', 'user_id')
+    )
     op.create_table('conversation_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('sender_id', sa.String(length=160), nullable=False),
@@ -44,6 +55,23 @@ def upgrade() -> None:
     with op.batch_alter_table('conversation_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conversation_log_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_conversation_log_sender_id'), ['sender_id'], unique=False)
+
+    op.create_table('inbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('platform_message_id', sa.String(length=128), nullable=False),
+    sa.Column('user_id', sa.String(length=128), nullable=False),
+    sa.Column('inbound', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('received_at', sa.DateTime(), nullable=False),
+    sa.Column('processed_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('channel', 'platform_message_id')
+    )
+    with op.batch_alter_table('inbox', schema=None) as batch_op:
+        batch_op.create_index('ix_inbox_status_id', ['status', 'id'], unique=False)
 
     op.create_table('districts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -74,6 +102,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('handoff_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_handoff_requests_sender_id'), ['sender_id'], unique=False)
+
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('user_id', sa.String(length=128), nullable=False),
+    sa.Column('inbox_id', sa.Integer(), nullable=True),
+    sa.Column('request', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
+    sa.Column('platform_message_id', sa.String(length=128), nullable=True),
+    sa.Column('error_code', sa.Integer(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('status_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['inbox_id'], ['inbox.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_platform_id', ['channel', 'platform_message_id'], unique=False)
+        batch_op.create_index('ix_outbox_status_due', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('complaints',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -155,7 +206,6 @@ def upgrade() -> None:
     sa.Column('topics', sa.JSON(), nullable=False),
     sa.Column('opted_in_at', sa.DateTime(), nullable=True),
     sa.Column('opted_out_at', sa.DateTime(), nullable=True),
-    sa.Column('last_inbound_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['commune_id'], ['communes.id'], ),
     sa.ForeignKeyConstraint(['district_id'], ['districts.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -298,15 +348,25 @@ def downgrade() -> None:
     op.drop_table('ideas')
     op.drop_table('consultations')
     op.drop_table('complaints')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_status_due')
+        batch_op.drop_index('ix_outbox_platform_id')
+
+    op.drop_table('outbox')
     with op.batch_alter_table('handoff_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_handoff_requests_sender_id'))
 
     op.drop_table('handoff_requests')
     op.drop_table('districts')
+    with op.batch_alter_table('inbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_inbox_status_id')
+
+    op.drop_table('inbox')
     with op.batch_alter_table('conversation_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversation_log_sender_id'))
         batch_op.drop_index(batch_op.f('ix_conversation_log_created_at'))
 
     op.drop_table('conversation_log')
+    op.drop_table('contacts')
     op.drop_table('communes')
     # ### end Alembic commands ###

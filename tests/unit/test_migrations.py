@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from bot.db import models
+from bot.db.schema import metadata
 from bot.db.migrate import upgrade
 from bot.db.session import Database
 
@@ -14,7 +14,7 @@ def test_migrations_create_every_table_of_the_models(settings):
     database = Database(settings.database_url)
     upgrade(database)
     tables = set(inspect(database.engine).get_table_names())
-    assert set(models.Base.metadata.tables) <= tables
+    assert set(metadata.tables) <= tables
     database.dispose()
 
 
@@ -23,7 +23,7 @@ def test_migrations_leave_no_difference_with_the_models(settings):
     upgrade(database)
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        diff = compare_metadata(context, models.Base.metadata)
+        diff = compare_metadata(context, metadata)
     database.dispose()
     assert diff == []
 

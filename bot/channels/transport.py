@@ -1,0 +1,44 @@
+"""What the outbox needs from a platform: render a reply, send one request, fetch a media file.
+
+Each platform (Telegram, WhatsApp) adapts its renderer and client to this one protocol, so
+the inbox and outbox never contain a platform's name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Protocol
+
+from bot.channels.base import Inbound, Media, Reply
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The outcome of one platform call, classified for the outbox's retry policy."""
+
+    ok: bool
+    platform_message_id: Optional[str] = None
+    # Retry no sooner than this many seconds (Telegram 429 retry_after, WhatsApp 130429…).
+    retry_after: Optional[float] = None
+    # Retrying can never succeed (400, blocked, window closed, undeliverable).
+    permanent: bool = False
+    # The citizen blocked the bot: unsubscribe them.
+    blocked: bool = False
+    error_code: Optional[int] = None
+    error: Optional[str] = None
+
+
+class Transport(Protocol):
+    channel: str
+
+    def render(self, user_id: str, reply: Reply, language: str) -> list[dict[str, Any]]:
+        """Platform requests (JSON-serialisable) that show `reply` to the citizen."""
+
+    def acknowledgements(self, inbound: Inbound) -> list[dict[str, Any]]:
+        """Requests owed for an inbound message itself (answer a callback, mark as read)."""
+
+    async def send(self, request: dict[str, Any]) -> SendResult:
+        """Perform one rendered request."""
+
+    async def fetch_media(self, media: Media, directory: Path) -> Path:
+        """Download a citizen's file into `directory`; returns its path."""

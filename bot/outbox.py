@@ -1,0 +1,237 @@
+"""The outbox sender: every row sent at most once per claim, in order per citizen, at the cap.
+
+A row is claimed with a conditional UPDATE (`status pending → sending`), which only one
+worker can win, whichever replica it runs in. For each citizen only the oldest unsent row is
+eligible, so a reply split in three parts, or held back by a 429, never arrives out of order.
+Platform rate limits are respected with one `aiolimiter` bucket per channel; 429s and 5xx are
+retried at the time the platform asks (or with exponential backoff), permanent failures are
+recorded with their code, and a blocked citizen is unsubscribed. A crash between claim and
+result leaves the row `sending`; after `stale_after` seconds it is pending again, so a
+delivery in flight at the crash may go twice — the only duplicates possible.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any, Callable, Mapping, Optional
+
+from aiolimiter import AsyncLimiter
+from sqlalchemy import and_, func, or_, select, update
+
+from bot.channels.transport import SendResult, Transport
+from bot.db.messaging import Contact, OutboxMessage
+from bot.db.models import Subscriber, utcnow
+from bot.db.session import Database
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+DELIVERY_ORDER = {"pending": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
+
+
+def backoff_seconds(attempts: int) -> float:
+    return float(min(2 ** attempts, 300))
+
+
+class Outbox:
+    def __init__(
+        self,
+        database: Database,
+        transports: Mapping[str, Transport],
+        rates: Mapping[str, float],
+        *,
+        batch_size: int = 200,
+        poll_seconds: float = 1.0,
+        stale_after: float = 60.0,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.transports = transports
+        self.limiters = {channel: AsyncLimiter(rate, 1) for channel, rate in rates.items()}
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.stale_after = stale_after
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._task: Optional[asyncio.Task[None]] = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.send_due()
+            except Exception:  # the database may be restarting: try again shortly
+                logger.exception("outbox pass failed")
+                sent = 0
+            if sent == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+
+    # ---- one pass --------------------------------------------------------------------------
+    async def send_due(self) -> int:
+        """Claim and send the rows that are due now; returns how many were attempted."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._release_stale)
+        claimed = await loop.run_in_executor(None, self._claim)
+        if not claimed:
+            return 0
+        await asyncio.gather(*(self._send(row_id, channel, request) for row_id, channel, request in claimed))
+        return len(claimed)
+
+    def _release_stale(self) -> None:
+        limit = self.clock() - dt.timedelta(seconds=self.stale_after)
+        with self.database.session() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < limit)
+                .values(status="pending")
+            )
+
+    def _claim(self) -> list[tuple[int, str, dict[str, Any]]]:
+        now = self.clock()
+        with self.database.session() as session:
+            heads = (
+                select(func.min(OutboxMessage.id).label("id"))
+                .where(OutboxMessage.status.in_(("pending", "sending")))
+                .group_by(OutboxMessage.channel, OutboxMessage.user_id)
+                .subquery()
+            )
+            candidates = session.execute(
+                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.request)
+                .join(heads, heads.c.id == OutboxMessage.id)
+                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.id)
+                .limit(self.batch_size)
+            ).all()
+            claimed = []
+            for row_id, channel, request in candidates:
+                won = session.execute(
+                    update(OutboxMessage)
+                    .where(and_(OutboxMessage.id == row_id, OutboxMessage.status == "pending"))
+                    .values(status="sending", claimed_at=now)
+                ).rowcount
+                if won:
+                    claimed.append((row_id, channel, request))
+        return claimed
+
+    async def _send(self, row_id: int, channel: str, request: dict[str, Any]) -> None:
+        transport = self.transports.get(channel)
+        if transport is None:
+            result = SendResult(ok=False, permanent=True, error=f"channel {channel} is off")
+        else:
+            async with self.limiters.get(channel) or AsyncLimiter(30, 1):
+                try:
+                    result = await transport.send(request)
+                except Exception as error:  # a bug in a client must not lose the row
+                    logger.exception("sending outbox row %s failed", row_id)
+                    result = SendResult(ok=False, error=repr(error))
+        await asyncio.get_running_loop().run_in_executor(None, self._record, row_id, result)
+        if not result.ok and result.retry_after is not None:
+            self._wake.set()
+
+    def _record(self, row_id: int, result: SendResult) -> None:
+        now = self.clock()
+        with self.database.session() as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            row.attempts += 1
+            if result.ok:
+                row.status = "sent"
+                row.platform_message_id = result.platform_message_id
+                row.sent_at = now
+                row.error = None
+                return
+            row.error_code = result.error_code
+            row.error = (result.error or "")[:2000]
+            if result.permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                row.status_at = now
+                if result.blocked:
+                    block_citizen(session, row.channel, row.user_id, now)
+                return
+            delay = result.retry_after if result.retry_after is not None else backoff_seconds(row.attempts)
+            row.status = "pending"
+            row.next_attempt_at = now + dt.timedelta(seconds=delay)
+
+    # ---- delivery statuses (WhatsApp) --------------------------------------------------------
+    async def update_status(
+        self,
+        channel: str,
+        platform_message_id: str,
+        status: str,
+        error_code: Optional[int],
+        error_title: Optional[str],
+        at: dt.datetime,
+    ) -> None:
+        """Implements the channels' `StatusSink`: statuses only move forward."""
+        await asyncio.get_running_loop().run_in_executor(
+            None, self._apply_status, channel, platform_message_id, status, error_code, error_title, at
+        )
+
+    def _apply_status(
+        self,
+        channel: str,
+        platform_message_id: str,
+        status: str,
+        error_code: Optional[int],
+        error_title: Optional[str],
+        at: dt.datetime,
+    ) -> None:
+        with self.database.session() as session:
+            row = session.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.platform_message_id == platform_message_id,
+                )
+            ).scalar_one_or_none()
+            if row is None or DELIVERY_ORDER.get(status, -1) <= DELIVERY_ORDER.get(row.status, 0):
+                return
+            row.status = status
+            row.status_at = at.replace(tzinfo=None) if at.tzinfo else at
+            if status == "failed":
+                row.error_code = error_code
+                row.error = error_title
+
+    async def blocked(self, channel: str, user_id: str) -> None:
+        """Implements the channels' `MembershipSink`: the citizen blocked the bot."""
+
+        def write() -> None:
+            with self.database.session() as session:
+                block_citizen(session, channel, user_id, self.clock())
+
+        await asyncio.get_running_loop().run_in_executor(None, write)
+
+
+def block_citizen(session: Any, channel: str, user_id: str, now: dt.datetime) -> None:
+    """A blocked citizen is unsubscribed and their contact marked, so nothing more is sent."""
+    session.execute(
+        update(Subscriber)
+        .where(
+            Subscriber.channel == channel,
+            Subscriber.user_id == user_id,
+            or_(Subscriber.opted_out_at.is_(None), Subscriber.opted_out_at < Subscriber.opted_in_at),
+        )
+        .values(opted_out_at=now)
+    )
+    contact = session.execute(
+        select(Contact).where(Contact.channel == channel, Contact.user_id == user_id)
+    ).scalar_one_or_none()
+    if contact is None:
+        session.add(Contact(channel=channel, user_id=user_id, blocked_at=now))
+    else:
+        contact.blocked_at = now
