@@ -106,6 +106,17 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.db.access import create_token
+    from bot.db.migrate import upgrade
+    from bot.db.session import Database
+
+    database = Database(settings.database_url)
+    upgrade(database)
+    print(create_token(database, args.name))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sawt",
@@ -134,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["upgrade"], help="upgrade the schema")
     p.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
     add("lookups", cmd_lookups, "regenerate the NLU lookup tables from the database")
+    p = add("token", cmd_token, "API tokens for /api/v1: `sawt token create NAME` prints a new one")
+    p.add_argument("action", choices=["create"], help="create a token (it is shown only once)")
+    p.add_argument("name", help="who or what the token is for, e.g. the integration's name")
     p = add("ask", cmd_ask, "one turn through the real assistant, printed")
     p.add_argument("text", help="what the citizen says")
     p.add_argument("--sender", default="cli", help="conversation id (default: cli)")

@@ -15,23 +15,32 @@ from typing import Any, AsyncIterator, Optional
 import aiohttp
 from aiohttp import web
 
+from bot.api import create_api
+from bot.appkeys import (
+    ACTION_PROBE,
+    BRAIN,
+    BRAIN_ERROR,
+    BROADCASTS,
+    CONVERSATIONS,
+    DATABASE,
+    HTTP,
+    INBOX,
+    METRICS,
+    OUTBOX,
+    SETTINGS,
+)
 from bot.brain import Brain
+from bot.broadcast.engine import BroadcastEngine
+from bot.channels.setup import channel_routes, make_transports, start_channels
 from bot.conversation import CitizenMessage, Conversations
 from bot.db.session import Database
 from bot.health import ActionServerProbe, database_ok
+from bot.inbox import Inbox
+from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.telemetry import Metrics
 
 logger = logging.getLogger(__name__)
-
-SETTINGS = web.AppKey("settings", Settings)
-DATABASE = web.AppKey("database", Database)
-BRAIN = web.AppKey("brain", Brain)
-METRICS = web.AppKey("metrics", Metrics)
-HTTP = web.AppKey("http", aiohttp.ClientSession)
-ACTION_PROBE = web.AppKey("action_probe", ActionServerProbe)
-CONVERSATIONS = web.AppKey("conversations", Conversations)
-BRAIN_ERROR = web.AppKey("brain_error", list)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 256 * 1024
@@ -122,14 +131,29 @@ def create_app(
         app[CONVERSATIONS] = Conversations(
             app[BRAIN], app[DATABASE], app[METRICS], app[ACTION_PROBE]
         )
+        transports = make_transports(settings, http)
+        outbox = Outbox(app[DATABASE], transports, settings.channel_rates)
+        app[OUTBOX] = outbox
+        app[INBOX] = Inbox(
+            app[DATABASE], app[CONVERSATIONS], transports, settings.media_dir, outbox.wake
+        )
+        app[BROADCASTS] = BroadcastEngine(app[DATABASE], transports, outbox.wake)
         loader: Optional[asyncio.Task[None]] = None
         if not app[BRAIN].ready:
             loader = asyncio.create_task(_load_brain(app))
         else:
             app[METRICS].model_loaded.set(1)
+        outbox.start()
+        app[BROADCASTS].start()
+        await app[INBOX].resume()
+        channels = await start_channels(app, settings, transports)
         yield
+        await channels.stop()
         if loader is not None:
             loader.cancel()
+        await app[INBOX].close()
+        await app[BROADCASTS].close()
+        await outbox.close()
         await http.close()
         if own_brain:
             app[BRAIN].close()
@@ -142,6 +166,9 @@ def create_app(
     app.router.add_post("/webhooks/rest/webhook", rest_webhook)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    for method, path, handler in channel_routes(settings):
+        app.router.add_route(method, path, handler)
+    app.add_subapp("/api/v1", create_api())
     return app
 
 

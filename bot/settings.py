@@ -65,6 +65,11 @@ class Settings:
         return bool(self.whatsapp_token and self.whatsapp_phone_number_id)
 
     @property
+    def channel_rates(self) -> dict[str, float]:
+        """Messages per second per channel, the outbox's caps."""
+        return {"telegram": self.telegram_rate, "whatsapp": self.whatsapp_rate}
+
+    @property
     def action_server_health_url(self) -> str:
         base = self.action_server_url.rsplit("/webhook", 1)[0]
         return base + "/health"

@@ -5,6 +5,7 @@ the inbox and outbox never contain a platform's name.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Protocol
@@ -30,12 +31,18 @@ class SendResult:
 
 class Transport(Protocol):
     channel: str
+    # How long after a citizen's last message free-form messages may be sent (WhatsApp's
+    # 24-hour customer-service window); None when the platform has no such rule.
+    service_window: Optional[dt.timedelta]
 
     def render(self, user_id: str, reply: Reply, language: str) -> list[dict[str, Any]]:
         """Platform requests (JSON-serialisable) that show `reply` to the citizen."""
 
     def acknowledgements(self, inbound: Inbound) -> list[dict[str, Any]]:
         """Requests owed for an inbound message itself (answer a callback, mark as read)."""
+
+    def template(self, user_id: str, template: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """A pre-approved template message, for recipients outside the service window."""
 
     async def send(self, request: dict[str, Any]) -> SendResult:
         """Perform one rendered request."""

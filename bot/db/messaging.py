@@ -44,11 +44,14 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_due", "status", "next_attempt_at"),
         Index("ix_outbox_platform_id", "channel", "platform_message_id"),
+        # A broadcast reaches each citizen once, however often its expansion is retried.
+        UniqueConstraint("broadcast_id", "channel", "user_id"),
     )
     id: Mapped[int] = Column(Integer, primary_key=True)
     channel: Mapped[str] = Column(String(16), nullable=False)
     user_id: Mapped[str] = Column(String(128), nullable=False)
     inbox_id: Mapped[Optional[int]] = Column(ForeignKey("inbox.id"))
+    broadcast_id: Mapped[Optional[int]] = Column(ForeignKey("broadcasts.id"))
     # A platform request, rendered once: {"method": ..., "params": ...} or a Graph API body.
     request: Mapped[dict[str, Any]] = Column(JSON, nullable=False)
     # Several rows of one reply go out in this order for one recipient.
@@ -77,3 +80,24 @@ class Contact(Base):
     blocked_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
     # WhatsApp numbered menus: the payloads of the last list sent as text ("answer 1-12").
     last_menu: Mapped[Optional[list[str]]] = Column(JSON)
+
+
+class Broadcast(Base):
+    """An announcement to subscribers; its deliveries are outbox rows carrying its id."""
+
+    __tablename__ = "broadcasts"
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    text: Mapped[dict[str, str]] = Column(JSON, nullable=False)
+    # {"channels": [...], "languages": [...], "districts": [...], "topics": [...]}; empty = all
+    audience: Mapped[dict[str, list[str]]] = Column(JSON, default=dict, nullable=False)
+    # For WhatsApp recipients outside the 24-hour window: {"name", "language", "parameters"}.
+    template: Mapped[Optional[dict[str, Any]]] = Column(JSON)
+    # scheduled, expanding, sending, done, cancelled
+    status: Mapped[str] = Column(String(16), default="scheduled", nullable=False)
+    scheduled_at: Mapped[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    created_by: Mapped[Optional[str]] = Column(String(64))
+    created_at: Mapped[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    started_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
+    total: Mapped[Optional[int]] = Column(Integer)
+    # Recipients who could not be reached at all (WhatsApp window closed and no template).
+    skipped: Mapped[int] = Column(Integer, default=0, nullable=False)

@@ -1,0 +1,1 @@
+"""Broadcasts: announcements to subscribers, delivered through the outbox."""
