@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.api import create_api
+from bot.console.app import create_console
 from bot.appkeys import (
     ACTION_PROBE,
     BRAIN,
@@ -33,6 +34,7 @@ from bot.brain import Brain
 from bot.broadcast.engine import BroadcastEngine
 from bot.channels.setup import channel_routes, make_transports, start_channels
 from bot.conversation import CitizenMessage, Conversations
+from bot.db.console import ensure_first_admin
 from bot.db.session import Database
 from bot.health import ActionServerProbe, database_ok
 from bot.inbox import Inbox
@@ -110,6 +112,10 @@ async def web_chat(request: web.Request) -> web.FileResponse:
     return web.FileResponse(WEB_DIR / "index.html")
 
 
+async def to_console(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/admin/")
+
+
 def create_app(
     settings: Settings,
     brain: Optional[Brain] = None,
@@ -130,6 +136,9 @@ def create_app(
         app[ACTION_PROBE] = ActionServerProbe(http, settings.action_server_health_url)
         app[CONVERSATIONS] = Conversations(
             app[BRAIN], app[DATABASE], app[METRICS], app[ACTION_PROBE]
+        )
+        await asyncio.get_running_loop().run_in_executor(
+            None, ensure_first_admin, app[DATABASE], settings.admin_user, settings.admin_password
         )
         transports = make_transports(settings, http)
         outbox = Outbox(app[DATABASE], transports, settings.channel_rates)
@@ -169,6 +178,8 @@ def create_app(
     for method, path, handler in channel_routes(settings):
         app.router.add_route(method, path, handler)
     app.add_subapp("/api/v1", create_api())
+    app.router.add_get("/admin", to_console)
+    app.add_subapp("/admin", create_console())
     return app
 
 

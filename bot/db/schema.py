@@ -1,7 +1,7 @@
 """Every table of the application, gathered: what `create_all` and Alembic compare against."""
 from __future__ import annotations
 
-from bot.db import access, messaging, models
+from bot.db import access, console, messaging, models
 
 metadata = models.Base.metadata
-__all__ = ["access", "metadata", "models", "messaging"]
+__all__ = ["access", "console", "metadata", "models", "messaging"]

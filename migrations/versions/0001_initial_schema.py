@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 06:00:53.167527
+Create Date: 2026-11-24 06:12:50.654045
 """
 from alembic import op
 import sqlalchemy as sa
@@ -26,6 +26,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('digest')
     )
+    op.create_table('audit_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('entity', sa.String(length=64), nullable=True),
+    sa.Column('entity_id', sa.String(length=64), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
+
     op.create_table('broadcasts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('text', sa.JSON(), nullable=False),
@@ -51,6 +64,21 @@ def upgrade() -> None:
     sa.Column('phone', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('slug')
+    )
+    op.create_table('console_accounts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('display_name', sa.String(length=128), nullable=True),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('language', sa.String(length=4), nullable=False),
+    sa.Column('disabled', sa.Boolean(), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username')
     )
     op.create_table('contacts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -97,6 +125,17 @@ def upgrade() -> None:
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.create_index('ix_inbox_status_id', ['status', 'id'], unique=False)
 
+    op.create_table('console_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('csrf_token', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['console_accounts.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('digest')
+    )
     op.create_table('districts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('commune_id', sa.Integer(), nullable=False),
@@ -385,6 +424,7 @@ def downgrade() -> None:
 
     op.drop_table('handoff_requests')
     op.drop_table('districts')
+    op.drop_table('console_sessions')
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.drop_index('ix_inbox_status_id')
 
@@ -395,7 +435,12 @@ def downgrade() -> None:
 
     op.drop_table('conversation_log')
     op.drop_table('contacts')
+    op.drop_table('console_accounts')
     op.drop_table('communes')
     op.drop_table('broadcasts')
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_log_at'))
+
+    op.drop_table('audit_log')
     op.drop_table('api_tokens')
     # ### end Alembic commands ###
