@@ -24,7 +24,10 @@ train: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/sawt eval
 
-test: $(STAMP)
+system-deps:
+	@bash scripts/system-deps.sh
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
