@@ -6,13 +6,15 @@ once; tests call it with their own database. Actions never read the environment.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
 from bot.channels.base import Button
 from bot.db.session import Database
-from bot.i18n import normalise_language
+from bot.i18n import normalise_language, pick, t
 from bot.identity import split_sender_id
 from bot.settings import Settings
 
@@ -56,3 +58,30 @@ def payload(intent: str, **entities: Any) -> str:
 
 def buttons(items: Iterable[tuple[str, str]]) -> list[Button]:
     return [Button(title=title, payload=pl) for title, pl in items]
+
+
+def commune() -> str:
+    """The commune this action server answers for."""
+    return settings().commune_slug
+
+
+def say(
+    dispatcher: CollectingDispatcher,
+    key: str,
+    language: str,
+    buttons: Optional[list[Button]] = None,
+    **params: Any,
+) -> None:
+    """Send the catalog text `key` in the citizen's language."""
+    dispatcher.utter_message(text=t(key, language, **params), buttons=list(buttons or []))
+
+
+def bullet_list(items: Iterable[Mapping[str, str]], language: str, numbered: bool = False) -> str:
+    texts = [pick(item, language) for item in items]
+    return "\n".join(
+        f"{i}. {text}" if numbered else f"• {text}" for i, text in enumerate(texts, 1) if text
+    )
+
+
+def reset(*slots: str) -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in slots]

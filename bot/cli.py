@@ -87,7 +87,7 @@ def cmd_lookups(args: argparse.Namespace, settings: Settings) -> int:
 
     database = Database(settings.database_url)
     prepare(database)
-    for path in write_lookups(database, PROJECT_ROOT / "nlu" / "lookups"):
+    for path in write_lookups(database, settings, PROJECT_ROOT / "nlu" / "lookups"):
         print(path)
     return 0
 

@@ -65,7 +65,8 @@ def citizen_payload_allowed(text: str) -> bool:
     """
     match = _PAYLOAD.match(text)
     if not match:
-        return True
+        # Not a payload at all, or a broken one ("/help{not json"): plain text for the model.
+        return not text.startswith("/")
     if match.group("intent") in CHANNEL_EVENT_INTENTS:
         return False
     entities = match.group("entities")

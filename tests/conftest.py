@@ -107,12 +107,30 @@ def start_action_server(settings: Settings) -> "subprocess.Popen[bytes]":
     return process
 
 
+class ActionServer:
+    """The real `sawt actions` process of the session; a test may stop and restart it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.action_server_url
+        self.process: "subprocess.Popen[bytes] | None" = None
+
+    def start(self) -> None:
+        self.process = start_action_server(self.settings)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+        self.process = None
+
+
 @pytest.fixture(scope="session")
-def action_server(live_settings: Settings, live_db: Database) -> Iterator[str]:
-    process = start_action_server(live_settings)
-    yield live_settings.action_server_url
-    process.terminate()
-    process.wait(timeout=15)
+def action_server(live_settings: Settings, live_db: Database) -> Iterator[ActionServer]:
+    server = ActionServer(live_settings)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -127,7 +145,8 @@ def brain(live_settings: Settings, live_db: Database, trained_model_path: Path) 
 
 @pytest.fixture
 async def gateway(
-    aiohttp_client: Any, live_settings: Settings, live_db: Database, brain: Any, action_server: str
+    aiohttp_client: Any, live_settings: Settings, live_db: Database, brain: Any,
+    action_server: ActionServer,
 ) -> Any:
     from bot.gateway import create_app
 

@@ -1,0 +1,180 @@
+"""Procedures (démarches): documents, cost, delay, where — answered from the database.
+
+With no procedure named (or one the commune does not list), the citizen picks one from
+buttons: an answer about the wrong procedure is worse than a question.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    bullet_list,
+    commune,
+    database,
+    language_of,
+    payload,
+    reset,
+    say,
+)
+from bot.channels.base import Button
+from bot.db.citizens import application_by_reference
+from bot.db.content import district_offices, get_procedure, list_procedures
+from bot.db.models import Office, Procedure
+from bot.i18n import pick, t
+
+ASPECTS = ("procedure_documents", "procedure_cost", "procedure_delay", "procedure_where")
+APPLICATION_REFERENCE = re.compile(r"\bDEM[- ]?(\d{4})[- ]?(\d{6})\b", re.IGNORECASE)
+
+
+def procedure_entities(tracker: Tracker) -> list[str]:
+    """Distinct procedure values named in the latest message, in order."""
+    seen: list[str] = []
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if entity.get("entity") == "procedure" and entity.get("value") not in seen:
+            seen.append(str(entity.get("value")))
+    return seen
+
+
+def office_text(office: Optional[Office], language: str) -> str:
+    if office is None:
+        return ""
+    parts = [pick(office.name, language), pick(office.address, language)]
+    text = " — ".join(p for p in parts if p)
+    hours = pick(office.hours, language)
+    if hours:
+        text += "\n" + t("hours", language, hours=hours)
+    if office.phone:
+        text += "\n" + t("phone", language, phone=office.phone)
+    return text
+
+
+def verified_note(procedure: Procedure, language: str) -> str:
+    if procedure.last_verified is None:
+        return ""
+    return "\n\n" + t("last_verified", language, date=procedure.last_verified.isoformat())
+
+
+def procedure_answer(procedure: Procedure, aspect: str, language: str, district: Optional[str]) -> str:
+    name = pick(procedure.name, language)
+    if aspect == "procedure_cost":
+        body = t("procedure_cost", language, name=name, cost=pick(procedure.cost, language))
+    elif aspect == "procedure_delay":
+        body = t("procedure_delay", language, name=name, delay=pick(procedure.delay, language))
+    elif aspect == "procedure_where":
+        body = t("procedure_where", language, name=name, office=office_text(procedure.office, language))
+        nearby = [
+            o for o in district_offices(database(), commune(), district) if o.id != procedure.office_id
+        ] if district else []
+        if nearby:
+            body += "\n" + t("procedure_where_nearby", language, office=office_text(nearby[0], language))
+        if procedure.online_url:
+            body += "\n" + t("online", language, url=procedure.online_url)
+    else:
+        body = t(
+            "procedure_documents", language, name=name,
+            documents=bullet_list(procedure.documents, language),
+            steps=bullet_list(procedure.steps, language, numbered=True),
+        )
+        if procedure.online_url:
+            body += "\n" + t("online", language, url=procedure.online_url)
+    if procedure.legal_basis and aspect == "procedure_documents":
+        body += "\n" + t("legal_basis", language, basis=pick(procedure.legal_basis, language))
+    return body + verified_note(procedure, language)
+
+
+def aspect_buttons(key: str, current: str, language: str) -> list[Button]:
+    """The other questions about the same procedure, one tap away."""
+    return [
+        Button(title=t(f"aspect_{aspect}", language), payload=payload(aspect, procedure=key))
+        for aspect in ASPECTS
+        if aspect != current
+    ]
+
+
+def procedure_buttons(procedures: list[Procedure], aspect: str, language: str) -> list[Button]:
+    return [
+        Button(title=pick(p.name, language), payload=payload(aspect, procedure=p.key))
+        for p in procedures
+    ]
+
+
+class ActionProcedureAnswer(Action):
+    def name(self) -> str:
+        return "action_procedure_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        aspect = tracker.get_intent_of_latest_message() or "procedure_documents"
+        if aspect not in ASPECTS:
+            aspect = "procedure_documents"
+        named = procedure_entities(tracker)
+        if len(named) > 1:  # "naissance ou décès ?": ask rather than pick one
+            options = [p for p in (get_procedure(database(), commune(), k) for k in named) if p]
+            say(dispatcher, "procedure_which", language, procedure_buttons(options, aspect, language))
+            return []
+        key = named[0] if named else tracker.get_slot("procedure")
+        procedure = get_procedure(database(), commune(), key) if key else None
+        if procedure is None:
+            everything = list_procedures(database(), commune())
+            message = "procedure_unknown" if key else "procedure_which"
+            say(dispatcher, message, language, procedure_buttons(everything, aspect, language))
+            return reset("procedure")
+        dispatcher.utter_message(
+            text=procedure_answer(procedure, aspect, language, tracker.get_slot("district")),
+            buttons=list(aspect_buttons(procedure.key, aspect, language)),
+        )
+        return []
+
+
+# ---- applications ---------------------------------------------------------------------------
+def normalise_application_reference(text: str) -> Optional[str]:
+    match = APPLICATION_REFERENCE.search(text or "")
+    return f"DEM-{match.group(1)}-{match.group(2)}" if match else None
+
+
+class ValidateRequestStatusForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_request_status_form"
+
+    async def validate_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        reference = normalise_application_reference(str(value or ""))
+        if reference is None:
+            say(dispatcher, "reference_invalid", language_of(tracker), example="DEM-2026-000417")
+            return {"reference": None}
+        return {"reference": reference}
+
+
+class ActionRequestStatus(Action):
+    def name(self) -> str:
+        return "action_request_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        reference = normalise_application_reference(tracker.get_slot("reference") or "")
+        application = (
+            application_by_reference(database(), commune(), reference) if reference else None
+        )
+        if application is None:
+            say(dispatcher, "request_not_found", language, reference=reference or "?")
+            return reset("reference")
+        text = t(
+            "request_status", language, reference=application.reference,
+            procedure=pick(application.procedure.name, language),
+            status=t(f"application_status_{application.status}", language),
+            date=application.updated_at.date().isoformat(),
+        )
+        if application.note:
+            text += "\n" + pick(application.note, language)
+        dispatcher.utter_message(text=text)
+        return reset("reference")
