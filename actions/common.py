@@ -44,6 +44,12 @@ def language_of(tracker: Tracker) -> str:
     return normalise_language(tracker.get_slot("language"))
 
 
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    """The intent of the latest message as the model (or a button payload) named it."""
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name")
+
+
 def citizen(tracker: Tracker) -> tuple[str, str]:
     """(channel, user_id) of the citizen, from Rasa's sender id."""
     return split_sender_id(tracker.sender_id)

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    latest_intent,
     bullet_list,
     commune,
     database,
@@ -111,7 +112,7 @@ class ActionProcedureAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        aspect = tracker.get_intent_of_latest_message() or "procedure_documents"
+        aspect = latest_intent(tracker) or "procedure_documents"
         if aspect not in ASPECTS:
             aspect = "procedure_documents"
         named = procedure_entities(tracker)

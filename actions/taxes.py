@@ -15,7 +15,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import commune, database, language_of, payload, reset, say
+from actions.common import commune, latest_intent, database, language_of, payload, reset, say
 from bot.channels.base import Button
 from bot.db.citizens import (
     is_locked,
@@ -93,7 +93,7 @@ class ActionTaxAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        aspect = tracker.get_intent_of_latest_message() or "tax_info"
+        aspect = latest_intent(tracker) or "tax_info"
         if aspect not in ASPECTS:
             aspect = "tax_info"
         named = tax_entities(tracker)

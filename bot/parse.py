@@ -13,6 +13,18 @@ from bot.training import train
 ENTITY_FIELDS = ("entity", "value", "start", "end", "confidence_entity", "extractor")
 
 
+def distinct_entities(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per span: DIET and the regex extractor may both find the same reference."""
+    seen: set[tuple[Any, Any, Any]] = set()
+    out = []
+    for entity in entities:
+        key = (entity.get("entity"), entity.get("start"), entity.get("end"))
+        if key not in seen:
+            seen.add(key)
+            out.append({k: entity[k] for k in ENTITY_FIELDS if k in entity})
+    return out
+
+
 def reading(parse: dict[str, Any], text: str) -> dict[str, Any]:
     """CONTRACT §6: `{"text", "intent": {"name", "confidence"}, "entities", "language"}`."""
     intent = parse.get("intent") or {}
@@ -23,9 +35,7 @@ def reading(parse: dict[str, Any], text: str) -> dict[str, Any]:
             "name": intent.get("name") or "nlu_fallback",
             "confidence": float(intent.get("confidence") or 0.0),
         },
-        "entities": [
-            {k: e[k] for k in ENTITY_FIELDS if k in e} for e in parse.get("entities") or []
-        ],
+        "entities": distinct_entities(parse.get("entities") or []),
         "language": normalise_language(language),
     }
 

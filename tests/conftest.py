@@ -174,3 +174,35 @@ def chat(gateway: Any, citizen: str) -> Chat:
         return await response.json()
 
     return send
+
+
+# ---- actions without a server (rasa-sdk), against a real seeded database ---------------------
+@pytest.fixture
+def actions_db(db: Database, settings: Settings) -> Database:
+    """The seeded database, wired into the action modules as `sawt actions` does."""
+    import actions.common
+
+    actions.common.configure(db, settings)
+    return db
+
+
+def make_tracker(
+    sender: str = "citizen-1",
+    text: str = "",
+    intent: str = "",
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+    language: str | None = None,
+) -> Any:
+    """A rasa-sdk tracker as the action server receives it."""
+    from rasa_sdk import Tracker
+
+    latest: dict[str, Any] = {
+        "text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": entities or [],
+    }
+    if language:
+        latest["language"] = language
+    return Tracker(
+        sender_id=sender, slots=dict(slots or {}), latest_message=latest, events=[],
+        paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen",
+    )

@@ -74,3 +74,20 @@ def test_rasa_finds_no_inconsistency_in_the_training_data():
     assert validator.verify_actions_in_stories_rules()
     assert validator.verify_form_slots()
     assert validator.verify_slot_mappings()
+
+
+@pytest.mark.slow
+def test_no_spelling_maps_to_two_different_values_across_the_training_files():
+    """Rasa's synonym mapper ignores the entity type and keeps the last mapping it reads: a
+    spelling mapped twice would silently answer about the wrong procedure or tax."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    seen: dict[str, tuple[str, str]] = {}
+    conflicts = []
+    for path in sorted((PROJECT_ROOT / "nlu").rglob("*.yml")):
+        for text, value in load_data(str(path)).entity_synonyms.items():
+            key = text.casefold()
+            if key in seen and seen[key][0] != value:
+                conflicts.append(f"{text!r}: {seen[key][0]} ({seen[key][1]}) vs {value} ({path.name})")
+            seen.setdefault(key, (value, path.name))
+    assert not conflicts, "\n".join(conflicts)
