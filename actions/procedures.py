@@ -9,6 +9,7 @@ import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -24,7 +25,7 @@ from actions.common import (
 )
 from bot.channels.base import Button
 from bot.db.citizens import application_by_reference
-from bot.db.content import district_offices, get_procedure, list_procedures
+from bot.db.content import annex_offices, district_offices, find_procedure, list_procedures
 from bot.db.models import Office, Procedure
 from bot.i18n import pick, t
 
@@ -54,6 +55,18 @@ def office_text(office: Optional[Office], language: str) -> str:
     return text
 
 
+def where_text(procedure: Procedure, language: str, district: Optional[str]) -> str:
+    """The procedure's office; with none (the annexes issue it), the citizen's annex, or all."""
+    if procedure.office is not None:
+        return office_text(procedure.office, language)
+    annexes = annex_offices(database(), commune())
+    mine = [o for o in annexes if o.district is not None and o.district.slug == district]
+    chosen = mine or annexes
+    lines = [pick(procedure.steps[0], language)] if procedure.steps else []
+    lines += [office_text(o, language) for o in chosen]
+    return "\n\n".join(lines)
+
+
 def verified_note(procedure: Procedure, language: str) -> str:
     if procedure.last_verified is None:
         return ""
@@ -67,10 +80,10 @@ def procedure_answer(procedure: Procedure, aspect: str, language: str, district:
     elif aspect == "procedure_delay":
         body = t("procedure_delay", language, name=name, delay=pick(procedure.delay, language))
     elif aspect == "procedure_where":
-        body = t("procedure_where", language, name=name, office=office_text(procedure.office, language))
+        body = t("procedure_where", language, name=name, office=where_text(procedure, language, district))
         nearby = [
             o for o in district_offices(database(), commune(), district) if o.id != procedure.office_id
-        ] if district else []
+        ] if district and procedure.office is not None else []
         if nearby:
             body += "\n" + t("procedure_where_nearby", language, office=office_text(nearby[0], language))
         if procedure.online_url:
@@ -117,11 +130,11 @@ class ActionProcedureAnswer(Action):
             aspect = "procedure_documents"
         named = procedure_entities(tracker)
         if len(named) > 1:  # "naissance ou décès ?": ask rather than pick one
-            options = [p for p in (get_procedure(database(), commune(), k) for k in named) if p]
+            options = [p for p in (find_procedure(database(), commune(), k) for k in named) if p]
             say(dispatcher, "procedure_which", language, procedure_buttons(options, aspect, language))
             return []
         key = named[0] if named else tracker.get_slot("procedure")
-        procedure = get_procedure(database(), commune(), key) if key else None
+        procedure = find_procedure(database(), commune(), key) if key else None
         if procedure is None:
             everything = list_procedures(database(), commune())
             message = "procedure_unknown" if key else "procedure_which"
@@ -131,7 +144,7 @@ class ActionProcedureAnswer(Action):
             text=procedure_answer(procedure, aspect, language, tracker.get_slot("district")),
             buttons=list(aspect_buttons(procedure.key, aspect, language)),
         )
-        return []
+        return [SlotSet("procedure", procedure.key)]
 
 
 # ---- applications ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -24,7 +25,7 @@ from bot.db.citizens import (
     tax_account,
     verify_tax_account,
 )
-from bot.db.content import get_tax, list_taxes
+from bot.db.content import find_tax, list_taxes
 from bot.db.models import Tax
 from bot.i18n import pick, t
 
@@ -98,11 +99,11 @@ class ActionTaxAnswer(Action):
             aspect = "tax_info"
         named = tax_entities(tracker)
         if len(named) > 1:
-            options = [x for x in (get_tax(database(), commune(), k) for k in named) if x]
+            options = [x for x in (find_tax(database(), commune(), k) for k in named) if x]
             say(dispatcher, "tax_which", language, tax_buttons(options, aspect, language))
             return []
         key = named[0] if named else tracker.get_slot("tax")
-        tax = get_tax(database(), commune(), key) if key else None
+        tax = find_tax(database(), commune(), key) if key else None
         if tax is None:
             message = "tax_unknown" if key else "tax_which"
             say(dispatcher, message, language, tax_buttons(list_taxes(database(), commune()), aspect, language))
@@ -115,7 +116,7 @@ class ActionTaxAnswer(Action):
         dispatcher.utter_message(
             text=tax_answer(tax, aspect, language, dt.date.today()), buttons=list(buttons)
         )
-        return []
+        return [SlotSet("tax", tax.key)]
 
 
 class ValidateTaxBalanceForm(FormValidationAction):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -51,6 +51,31 @@ def get_procedure(database: Database, commune: str, key: str) -> Optional[Proced
         ).scalar_one_or_none()
 
 
+def _resolve(rows: list[Any], value: str) -> Optional[Any]:
+    """The row whose key, name or synonym the value is, or else the one whose spelling the
+    value contains (longest wins): the model may extract "la taxe sur les terrains non bâtis"
+    where only "terrains non bâtis" is a known synonym."""
+    wanted = fold(value)
+    best: Optional[tuple[int, Any]] = None
+    for row in rows:
+        spellings = [row.key, *row.name.values(), *row.synonyms]
+        for spelling in (fold(s) for s in spellings if s):
+            if spelling == wanted:
+                return row
+            if len(spelling) >= 3 and spelling in wanted and (best is None or len(spelling) > best[0]):
+                best = (len(spelling), row)
+    return best[1] if best else None
+
+
+def find_procedure(database: Database, commune: str, value: str) -> Optional[Procedure]:
+    """The procedure an extracted entity value names (canonical key or any known spelling)."""
+    found = get_procedure(database, commune, value)
+    if found is not None:
+        return found
+    row = _resolve(list_procedures(database, commune), value)
+    return get_procedure(database, commune, row.key) if row is not None else None
+
+
 def list_procedures(database: Database, commune: str) -> list[Procedure]:
     with database.session() as session:
         return list(
@@ -78,6 +103,14 @@ def list_taxes(database: Database, commune: str) -> list[Tax]:
                 select(Tax).where(Tax.commune_id == commune_id(session, commune)).order_by(Tax.id)
             ).scalars()
         )
+
+
+def find_tax(database: Database, commune: str, value: str) -> Optional[Tax]:
+    found = get_tax(database, commune, value)
+    if found is not None:
+        return found
+    row = _resolve(list_taxes(database, commune), value)
+    return get_tax(database, commune, row.key) if row is not None else None
 
 
 # ---- places ----------------------------------------------------------------------------------
@@ -119,6 +152,20 @@ def district_offices(database: Database, commune: str, district_slug: str) -> li
                     District.slug == district_slug,
                 )
                 .order_by(Office.id)
+            ).scalars()
+        )
+
+
+def annex_offices(database: Database, commune: str) -> list[Office]:
+    """The administrative annexes (slug `annexe_…`, see seed_data/offices.yml): the local
+    authority's counters, where residence certificates are issued."""
+    with database.session() as session:
+        return list(
+            session.execute(
+                select(Office)
+                .where(Office.commune_id == commune_id(session, commune), Office.slug.like("annexe%"))
+                .options(selectinload(Office.district))
+                .order_by(Office.slug)
             ).scalars()
         )
 

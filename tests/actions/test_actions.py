@@ -205,3 +205,30 @@ def test_free_text_answers_are_mapped_to_their_keys():
     assert match_choice("2", choices) == "bike"
     assert match_choice("piste", choices) == "bike"
     assert match_choice("train", choices) is None
+
+
+async def test_an_extracted_spelling_that_is_not_the_key_still_finds_the_tax(actions_db):
+    from actions.taxes import ActionTaxAnswer
+
+    tracker = make_tracker(
+        intent="tax_info",
+        entities=[{"entity": "tax", "value": "la taxe sur les terrains non bâtis"}],
+        slots={"language": "fr"},
+    )
+    messages, events = await run(ActionTaxAnswer(), tracker)
+    tnb = get_tax(actions_db, COMMUNE, "tnb")
+    assert pick(tnb.name, "fr") in text_of(messages)
+    assert {"event": "slot", "name": "tax", "value": "tnb", "timestamp": None} in events
+
+
+async def test_where_for_a_procedure_of_the_annexes_names_the_citizens_annex(actions_db):
+    from bot.db.content import annex_offices
+
+    annex = next(o for o in annex_offices(actions_db, COMMUNE) if o.district is not None)
+    tracker = make_tracker(
+        intent="procedure_where",
+        entities=[{"entity": "procedure", "value": "residence_certificate"}],
+        slots={"language": "ary", "district": annex.district.slug},
+    )
+    messages, _ = await run(ActionProcedureAnswer(), tracker)
+    assert pick(annex.name, "ary") in text_of(messages)
