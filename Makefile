@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 10), "Sawt needs Python 3.10 (Rasa 3.6): found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade "pip<24.1" "setuptools<71" wheel
+	$(BIN)/pip install --quiet --upgrade "pip<24.1" "setuptools<71" "wheel<0.46"
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 

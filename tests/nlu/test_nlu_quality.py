@@ -1,7 +1,7 @@
 """NLU quality per language on the held-out sets tests/nlu/test_<lang>.yml.
 
 The data checks (the sets are complete and really held out) need no model and run always;
-the scores need the model trained with config.test.yml (`slow`).
+the scores need the model trained with config.yml (`slow`).
 """
 from __future__ import annotations
 
