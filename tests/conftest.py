@@ -2,7 +2,7 @@
 
 Unit level: `settings`, `empty_db`, `db` (a real SQLite file per test, seeded).
 Assistant level (session-scoped, real parts): `trained_model_path` (the model trained with
-`config.test.yml`, cached by Rasa's fingerprint in `models/test/`), `live_settings` and
+`config.yml`, cached by Rasa's fingerprint in `models/`), `live_settings` and
 `live_db` (one seeded database for the session), `action_server` (a real `sawt actions`
 process), `brain` (the loaded model), and per test `gateway` (an aiohttp test client of the
 real gateway app) and `chat` (one REST turn).
@@ -22,8 +22,10 @@ import pytest
 from bot.db.session import Database
 from bot.settings import PROJECT_ROOT, Settings
 
-TEST_CONFIG = PROJECT_ROOT / "config.test.yml"
-TEST_MODELS = PROJECT_ROOT / "models" / "test"
+# The suite trains the real configuration (config.yml) into models/, the same model `make run`
+# then reuses (Rasa's fingerprint skips training when nothing changed).
+TEST_CONFIG = PROJECT_ROOT / "config.yml"
+TEST_MODELS = PROJECT_ROOT / "models"
 
 
 def free_port() -> int:
