@@ -50,6 +50,16 @@ def latest_intent(tracker: Tracker) -> Optional[str]:
     return intent.get("name")
 
 
+def entity_values(tracker: Tracker, entity: str) -> list[str]:
+    """Distinct values of one entity in the latest message, in the order they were said."""
+    seen: list[str] = []
+    for found in (tracker.latest_message or {}).get("entities") or []:
+        value = found.get("value")
+        if found.get("entity") == entity and value is not None and str(value) not in seen:
+            seen.append(str(value))
+    return seen
+
+
 def citizen(tracker: Tracker) -> tuple[str, str]:
     """(channel, user_id) of the citizen, from Rasa's sender id."""
     return split_sender_id(tracker.sender_id)

@@ -18,6 +18,7 @@ from actions.common import (
     bullet_list,
     commune,
     database,
+    entity_values,
     language_of,
     payload,
     reset,
@@ -31,15 +32,6 @@ from bot.i18n import pick, t
 
 ASPECTS = ("procedure_documents", "procedure_cost", "procedure_delay", "procedure_where")
 APPLICATION_REFERENCE = re.compile(r"\bDEM[- ]?(\d{4})[- ]?(\d{6})\b", re.IGNORECASE)
-
-
-def procedure_entities(tracker: Tracker) -> list[str]:
-    """Distinct procedure values named in the latest message, in order."""
-    seen: list[str] = []
-    for entity in (tracker.latest_message or {}).get("entities") or []:
-        if entity.get("entity") == "procedure" and entity.get("value") not in seen:
-            seen.append(str(entity.get("value")))
-    return seen
 
 
 def office_text(office: Optional[Office], language: str) -> str:
@@ -128,7 +120,7 @@ class ActionProcedureAnswer(Action):
         aspect = latest_intent(tracker) or "procedure_documents"
         if aspect not in ASPECTS:
             aspect = "procedure_documents"
-        named = procedure_entities(tracker)
+        named = entity_values(tracker, "procedure")
         if len(named) > 1:  # "naissance ou décès ?": ask rather than pick one
             options = [p for p in (find_procedure(database(), commune(), k) for k in named) if p]
             say(dispatcher, "procedure_which", language, procedure_buttons(options, aspect, language))

@@ -16,7 +16,16 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import commune, latest_intent, database, language_of, payload, reset, say
+from actions.common import (
+    commune,
+    database,
+    entity_values,
+    language_of,
+    latest_intent,
+    payload,
+    reset,
+    say,
+)
 from bot.channels.base import Button
 from bot.db.citizens import (
     is_locked,
@@ -74,14 +83,6 @@ def tax_answer(tax: Tax, aspect: str, language: str, today: dt.date) -> str:
     return text
 
 
-def tax_entities(tracker: Tracker) -> list[str]:
-    seen: list[str] = []
-    for entity in (tracker.latest_message or {}).get("entities") or []:
-        if entity.get("entity") == "tax" and entity.get("value") not in seen:
-            seen.append(str(entity.get("value")))
-    return seen
-
-
 def tax_buttons(taxes: list[Tax], aspect: str, language: str) -> list[Button]:
     return [Button(title=pick(x.name, language), payload=payload(aspect, tax=x.key)) for x in taxes]
 
@@ -97,7 +98,7 @@ class ActionTaxAnswer(Action):
         aspect = latest_intent(tracker) or "tax_info"
         if aspect not in ASPECTS:
             aspect = "tax_info"
-        named = tax_entities(tracker)
+        named = entity_values(tracker, "tax")
         if len(named) > 1:
             options = [x for x in (find_tax(database(), commune(), k) for k in named) if x]
             say(dispatcher, "tax_which", language, tax_buttons(options, aspect, language))

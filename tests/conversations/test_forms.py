@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.db.content import get_consultation, open_consultations
+from bot.db.content import open_consultations
 from bot.db.models import Complaint, HandoffRequest, Idea, Subscriber, TaxAccount, Vote
 from bot.i18n import pick, t
 from tests.conversations.expect import first_line, payloads, response, texts
