@@ -206,7 +206,8 @@ class ActionShowTaxBalance(Action):
         )
         if account.payments:
             lines = "\n".join(
-                f"• {p.paid_at.date().isoformat()} — {p.amount:.2f} MAD ({p.method})"
+                f"• {p.paid_at.date().isoformat()} — {p.amount:.2f} {t('currency', language)}"
+                f" ({t(f'payment_{p.method}', language)})"
                 for p in account.payments[-3:]
             )
             text += "\n" + t(

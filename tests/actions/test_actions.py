@@ -232,3 +232,15 @@ async def test_where_for_a_procedure_of_the_annexes_names_the_citizens_annex(act
     )
     messages, _ = await run(ActionProcedureAnswer(), tracker)
     assert pick(annex.name, "ary") in text_of(messages)
+
+
+async def test_verified_balance_lists_payments_in_the_citizens_words(actions_db):
+    from actions.taxes import VERIFIED
+
+    tracker = make_tracker(
+        slots={"language": "ary", "reference": "TNB-31877", "verification_answer": VERIFIED}
+    )
+    messages, _ = await run(ActionShowTaxBalance(), tracker)
+    answer = text_of(messages)
+    assert "TNB-31877" in answer and t("payment_counter", "ary") in answer
+    assert "counter" not in answer
