@@ -2,7 +2,6 @@
 follow-up by reference, and ideas for the commune (→ IDE reference)."""
 from __future__ import annotations
 
-import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -14,8 +13,8 @@ from bot.db.citizens import NewComplaint, complaint_by_reference, record_complai
 from bot.db.content import find_district, fold
 from bot.db.models import COMPLAINT_CATEGORIES
 from bot.i18n import pick, t
+from bot.references import complaint_reference
 
-COMPLAINT_REFERENCE = re.compile(r"\bREC[- ]?(\d{4})[- ]?(\d{6})\b", re.IGNORECASE)
 MIN_DESCRIPTION = 3
 MAX_TEXT = 2000
 FORM_SLOTS = (
@@ -125,11 +124,6 @@ class ActionSubmitComplaint(Action):
         return reset(*FORM_SLOTS)
 
 
-def normalise_complaint_reference(text: str) -> Optional[str]:
-    match = COMPLAINT_REFERENCE.search(text or "")
-    return f"REC-{match.group(1)}-{match.group(2)}" if match else None
-
-
 class ValidateComplaintStatusForm(FormValidationAction):
     def name(self) -> str:
         return "validate_complaint_status_form"
@@ -137,7 +131,7 @@ class ValidateComplaintStatusForm(FormValidationAction):
     async def validate_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        reference = normalise_complaint_reference(str(value or ""))
+        reference = complaint_reference(str(value or ""))
         if reference is None:
             say(dispatcher, "reference_invalid", language_of(tracker), example="REC-2026-000123")
         return {"reference": reference}
@@ -151,7 +145,7 @@ class ActionComplaintStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        reference = normalise_complaint_reference(tracker.get_slot("reference") or "")
+        reference = complaint_reference(tracker.get_slot("reference") or "")
         complaint = complaint_by_reference(database(), commune(), reference) if reference else None
         if complaint is None:
             say(dispatcher, "complaint_not_found", language, reference=reference or "?")

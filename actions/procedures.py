@@ -5,7 +5,6 @@ buttons: an answer about the wrong procedure is worse than a question.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -14,26 +13,21 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
-    latest_intent,
     bullet_list,
     commune,
     database,
-    entity_values,
     language_of,
-    payload,
     reset,
     say,
 )
-from bot.channels.base import Button
+from actions.subjects import aspect_of, choose, other_aspect_buttons, subject_buttons
 from bot.db.citizens import application_by_reference
 from bot.db.content import annex_offices, district_offices, find_procedure, list_procedures
 from bot.db.models import Office, Procedure
 from bot.i18n import pick, t
+from bot.references import application_reference
 
 ASPECTS = ("procedure_documents", "procedure_cost", "procedure_delay", "procedure_where")
-APPLICATION_REFERENCE = re.compile(r"\bDEM[- ]?(\d{4})[- ]?(\d{6})\b", re.IGNORECASE)
-
-
 def office_text(office: Optional[Office], language: str) -> str:
     if office is None:
         return ""
@@ -93,22 +87,6 @@ def procedure_answer(procedure: Procedure, aspect: str, language: str, district:
     return body + verified_note(procedure, language)
 
 
-def aspect_buttons(key: str, current: str, language: str) -> list[Button]:
-    """The other questions about the same procedure, one tap away."""
-    return [
-        Button(title=t(f"aspect_{aspect}", language), payload=payload(aspect, procedure=key))
-        for aspect in ASPECTS
-        if aspect != current
-    ]
-
-
-def procedure_buttons(procedures: list[Procedure], aspect: str, language: str) -> list[Button]:
-    return [
-        Button(title=pick(p.name, language), payload=payload(aspect, procedure=p.key))
-        for p in procedures
-    ]
-
-
 class ActionProcedureAnswer(Action):
     def name(self) -> str:
         return "action_procedure_answer"
@@ -117,34 +95,25 @@ class ActionProcedureAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        aspect = latest_intent(tracker) or "procedure_documents"
-        if aspect not in ASPECTS:
-            aspect = "procedure_documents"
-        named = entity_values(tracker, "procedure")
-        if len(named) > 1:  # "naissance ou décès ?": ask rather than pick one
-            options = [p for p in (find_procedure(database(), commune(), k) for k in named) if p]
-            say(dispatcher, "procedure_which", language, procedure_buttons(options, aspect, language))
-            return []
-        key = named[0] if named else tracker.get_slot("procedure")
-        procedure = find_procedure(database(), commune(), key) if key else None
+        aspect = aspect_of(tracker, ASPECTS)
+        choice = choose(
+            tracker, "procedure",
+            lambda key: find_procedure(database(), commune(), key),
+            lambda: list_procedures(database(), commune()),
+        )
+        procedure = choice.row
         if procedure is None:
-            everything = list_procedures(database(), commune())
-            message = "procedure_unknown" if key else "procedure_which"
-            say(dispatcher, message, language, procedure_buttons(everything, aspect, language))
+            buttons = subject_buttons(choice.options, aspect, "procedure", language)
+            say(dispatcher, f"procedure_{choice.question}", language, buttons)
             return reset("procedure")
         dispatcher.utter_message(
             text=procedure_answer(procedure, aspect, language, tracker.get_slot("district")),
-            buttons=list(aspect_buttons(procedure.key, aspect, language)),
+            buttons=list(other_aspect_buttons(procedure, "procedure", ASPECTS, aspect, language)),
         )
         return [SlotSet("procedure", procedure.key)]
 
 
 # ---- applications ---------------------------------------------------------------------------
-def normalise_application_reference(text: str) -> Optional[str]:
-    match = APPLICATION_REFERENCE.search(text or "")
-    return f"DEM-{match.group(1)}-{match.group(2)}" if match else None
-
-
 class ValidateRequestStatusForm(FormValidationAction):
     def name(self) -> str:
         return "validate_request_status_form"
@@ -152,7 +121,7 @@ class ValidateRequestStatusForm(FormValidationAction):
     async def validate_reference(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        reference = normalise_application_reference(str(value or ""))
+        reference = application_reference(str(value or ""))
         if reference is None:
             say(dispatcher, "reference_invalid", language_of(tracker), example="DEM-2026-000417")
             return {"reference": None}
@@ -167,7 +136,7 @@ class ActionRequestStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        reference = normalise_application_reference(tracker.get_slot("reference") or "")
+        reference = application_reference(tracker.get_slot("reference") or "")
         application = (
             application_by_reference(database(), commune(), reference) if reference else None
         )

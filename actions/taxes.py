@@ -19,17 +19,13 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     commune,
     database,
-    entity_values,
     language_of,
-    latest_intent,
-    payload,
     reset,
     say,
 )
-from bot.channels.base import Button
+from actions.subjects import aspect_of, choose, other_aspect_buttons, subject_buttons
 from bot.db.citizens import (
     is_locked,
-    normalise_tax_reference,
     payments_total,
     tax_account,
     verify_tax_account,
@@ -37,6 +33,7 @@ from bot.db.citizens import (
 from bot.db.content import find_tax, list_taxes
 from bot.db.models import Tax
 from bot.i18n import pick, t
+from bot.references import tax_reference
 
 ASPECTS = ("tax_info", "tax_deadline", "tax_pay")
 VERIFIED = "__verified__"
@@ -83,10 +80,6 @@ def tax_answer(tax: Tax, aspect: str, language: str, today: dt.date) -> str:
     return text
 
 
-def tax_buttons(taxes: list[Tax], aspect: str, language: str) -> list[Button]:
-    return [Button(title=pick(x.name, language), payload=payload(aspect, tax=x.key)) for x in taxes]
-
-
 class ActionTaxAnswer(Action):
     def name(self) -> str:
         return "action_tax_answer"
@@ -95,27 +88,20 @@ class ActionTaxAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         language = language_of(tracker)
-        aspect = latest_intent(tracker) or "tax_info"
-        if aspect not in ASPECTS:
-            aspect = "tax_info"
-        named = entity_values(tracker, "tax")
-        if len(named) > 1:
-            options = [x for x in (find_tax(database(), commune(), k) for k in named) if x]
-            say(dispatcher, "tax_which", language, tax_buttons(options, aspect, language))
-            return []
-        key = named[0] if named else tracker.get_slot("tax")
-        tax = find_tax(database(), commune(), key) if key else None
+        aspect = aspect_of(tracker, ASPECTS)
+        choice = choose(
+            tracker, "tax",
+            lambda key: find_tax(database(), commune(), key),
+            lambda: list_taxes(database(), commune()),
+        )
+        tax = choice.row
         if tax is None:
-            message = "tax_unknown" if key else "tax_which"
-            say(dispatcher, message, language, tax_buttons(list_taxes(database(), commune()), aspect, language))
+            buttons = subject_buttons(choice.options, aspect, "tax", language)
+            say(dispatcher, f"tax_{choice.question}", language, buttons)
             return reset("tax")
-        buttons = [
-            Button(title=t(f"aspect_{other}", language), payload=payload(other, tax=tax.key))
-            for other in ASPECTS
-            if other != aspect
-        ]
         dispatcher.utter_message(
-            text=tax_answer(tax, aspect, language, dt.date.today()), buttons=list(buttons)
+            text=tax_answer(tax, aspect, language, dt.date.today()),
+            buttons=list(other_aspect_buttons(tax, "tax", ASPECTS, aspect, language)),
         )
         return [SlotSet("tax", tax.key)]
 
@@ -128,7 +114,7 @@ class ValidateTaxBalanceForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         language = language_of(tracker)
-        reference = normalise_tax_reference(str(value or ""))
+        reference = tax_reference(str(value or ""))
         if reference is None:
             say(dispatcher, "reference_invalid", language, example="TSC-48213")
             return {"reference": None}

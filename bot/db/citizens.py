@@ -8,10 +8,9 @@ retried webhook or two replicas can never count it twice.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Literal, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +35,7 @@ from bot.db.models import (
 )
 from bot.db.session import Database
 from bot.db.verification import check_answer
+from bot.references import COMPLAINT, IDEA
 
 MAX_VERIFICATION_ATTEMPTS = 3
 LOCK_DURATION = dt.timedelta(minutes=15)
@@ -95,7 +95,7 @@ def record_complaint(database: Database, commune: str, new: NewComplaint) -> str
 
     def write(session: Session) -> str:
         cid = commune_id(session, commune)
-        reference = _next_reference(session, Complaint.reference, "REC")
+        reference = _next_reference(session, Complaint.reference, COMPLAINT)
         complaint = Complaint(
             commune_id=cid, reference=reference, channel=new.channel, user_id=new.user_id,
             category=new.category, description=new.description, place_text=new.place_text,
@@ -111,30 +111,29 @@ def record_complaint(database: Database, commune: str, new: NewComplaint) -> str
     return _with_reference(database, write)
 
 
-def complaint_by_reference(database: Database, commune: str, reference: str) -> Optional[Complaint]:
+R = TypeVar("R", Complaint, Application, TaxAccount)
+
+
+def _by_reference(
+    database: Database, commune: str, model: type[R], reference: str, *load: Any
+) -> Optional[R]:
+    """A citizen's record by the reference they quote, only within this commune."""
     with database.session() as session:
         return session.execute(
-            select(Complaint)
-            .where(
-                Complaint.commune_id == commune_id(session, commune),
-                Complaint.reference == reference,
-            )
-            .options(selectinload(Complaint.events))
+            select(model)
+            .where(model.commune_id == commune_id(session, commune), model.reference == reference)
+            .options(*(selectinload(relation) for relation in load))
         ).scalar_one_or_none()
+
+
+def complaint_by_reference(database: Database, commune: str, reference: str) -> Optional[Complaint]:
+    return _by_reference(database, commune, Complaint, reference, Complaint.events)
 
 
 def application_by_reference(
     database: Database, commune: str, reference: str
 ) -> Optional[Application]:
-    with database.session() as session:
-        return session.execute(
-            select(Application)
-            .where(
-                Application.commune_id == commune_id(session, commune),
-                Application.reference == reference,
-            )
-            .options(selectinload(Application.procedure))
-        ).scalar_one_or_none()
+    return _by_reference(database, commune, Application, reference, Application.procedure)
 
 
 # ---- ideas ----------------------------------------------------------------------------------
@@ -144,7 +143,7 @@ def record_idea(
 ) -> str:
     def write(session: Session) -> str:
         cid = commune_id(session, commune)
-        reference = _next_reference(session, Idea.reference, "IDE")
+        reference = _next_reference(session, Idea.reference, IDEA)
         session.add(
             Idea(
                 commune_id=cid, reference=reference, channel=channel, user_id=user_id,
@@ -307,14 +306,6 @@ def request_handoff(
 
 
 # ---- tax balance ----------------------------------------------------------------------------
-TAX_REFERENCE = re.compile(r"\b(TSC|TH|TNB|TCO|TDB|ODP)[- ]?(\d{5})\b", re.IGNORECASE)
-
-
-def normalise_tax_reference(text: str) -> Optional[str]:
-    match = TAX_REFERENCE.search(text or "")
-    return f"{match.group(1).upper()}-{match.group(2)}" if match else None
-
-
 @dataclass(frozen=True)
 class Verification:
     status: Literal["ok", "wrong", "locked", "unknown"]
@@ -323,15 +314,9 @@ class Verification:
 
 
 def tax_account(database: Database, commune: str, reference: str) -> Optional[TaxAccount]:
-    with database.session() as session:
-        return session.execute(
-            select(TaxAccount)
-            .where(
-                TaxAccount.commune_id == commune_id(session, commune),
-                TaxAccount.reference == reference,
-            )
-            .options(selectinload(TaxAccount.tax), selectinload(TaxAccount.payments))
-        ).scalar_one_or_none()
+    return _by_reference(
+        database, commune, TaxAccount, reference, TaxAccount.tax, TaxAccount.payments
+    )
 
 
 def verify_tax_account(
