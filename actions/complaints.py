@@ -79,6 +79,7 @@ class ValidateComplaintForm(FormValidationAction):
             longitude = latest_entity(tracker, "longitude")
             if latitude is None or longitude is None:
                 return {"complaint_place": None}
+            say(dispatcher, "complaint_location_noted", language_of(tracker))
             return {
                 "complaint_place": f"📍 {float(latitude):.5f}, {float(longitude):.5f}",
                 "complaint_latitude": float(latitude),

@@ -80,7 +80,8 @@ class ActionShareLocation(Action):
 
 
 class ActionShareMedia(Action):
-    """A voice note, photo or file outside a form: say kindly what the assistant can read."""
+    """A voice note, photo or file: attached to a complaint being written (a photo), else a
+    kind word on what the assistant can read (inside a form, the form then asks again)."""
 
     def name(self) -> str:
         return "action_share_media"
@@ -90,6 +91,13 @@ class ActionShareMedia(Action):
     ) -> list[dict[str, Any]]:
         language = language_of(tracker)
         kind = latest_entity(tracker, "media_kind")
+        form = tracker.active_loop_name
+        if form == "complaint_form" and kind == "photo":
+            say(dispatcher, "complaint_photo_attached", language)
+            return [SlotSet("complaint_photo", latest_entity(tracker, "media_ref"))]
+        if form:  # the form asks its question again right after this
+            say(dispatcher, "media_voice_in_form" if kind in ("voice", "audio") else "media_other_in_form", language)
+            return []
         key = "media_voice" if kind in ("voice", "audio") else "media_other"
         buttons = [
             Button(title=t("menu", language), payload=payload("help")),

@@ -143,19 +143,22 @@ def create_app(
         transports = make_transports(settings, http)
         outbox = Outbox(app[DATABASE], transports, settings.channel_rates)
         app[OUTBOX] = outbox
+        brain_settled = asyncio.Event()
         app[INBOX] = Inbox(
-            app[DATABASE], app[CONVERSATIONS], transports, settings.media_dir, outbox.wake
+            app[DATABASE], app[CONVERSATIONS], transports, settings.media_dir, outbox.wake,
+            ready=brain_settled,
         )
         app[BROADCASTS] = BroadcastEngine(app[DATABASE], transports, outbox.wake)
         loader: Optional[asyncio.Task[None]] = None
         if not app[BRAIN].ready:
-            loader = asyncio.create_task(_load_brain(app))
+            loader = asyncio.create_task(_load_brain(app, brain_settled))
         else:
             app[METRICS].model_loaded.set(1)
+            brain_settled.set()
         outbox.start()
         app[BROADCASTS].start()
         await app[INBOX].resume()
-        channels = await start_channels(app, settings, transports)
+        channels = await start_channels(app, settings, transports, app[INBOX], outbox)
         yield
         await channels.stop()
         if loader is not None:
@@ -183,13 +186,15 @@ def create_app(
     return app
 
 
-async def _load_brain(app: web.Application) -> None:
+async def _load_brain(app: web.Application, settled: asyncio.Event) -> None:
     try:
         await asyncio.get_running_loop().run_in_executor(None, app[BRAIN].load)
         app[METRICS].model_loaded.set(1)
     except Exception as error:  # reported by /healthz; the REST channel says "unavailable"
         logger.exception("the model could not be loaded")
         app[BRAIN_ERROR].append(str(error))
+    finally:
+        settled.set()
 
 
 def run_gateway(settings: Settings) -> None:

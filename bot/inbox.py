@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
@@ -22,13 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from bot.channels.base import Inbound, Location, Media
 from bot.channels.transport import Transport
 from bot.conversation import CitizenMessage, Conversations, citizen_payload_allowed
-from bot.db.messaging import Contact, InboxMessage, OutboxMessage
+from bot.channels.keys import is_payload_key
+from bot.db.messaging import ButtonKey, Contact, InboxMessage, OutboxMessage
 from bot.db.models import utcnow
 from bot.db.session import Database
 from bot.identity import make_sender_id
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
+_MENU_CHOICE = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
 def inbound_to_json(inbound: Inbound) -> dict[str, Any]:
@@ -58,12 +61,16 @@ class Inbox:
         transports: Mapping[str, Transport],
         media_dir: Path,
         on_outbox: Callable[[], None],
+        ready: Optional[asyncio.Event] = None,
     ) -> None:
         self.database = database
         self.conversations = conversations
         self.transports = transports
         self.media_dir = media_dir
         self.on_outbox = on_outbox
+        # Set once the model is loaded (or failed to load): messages stored while it loads
+        # wait for it instead of being answered "unavailable".
+        self.ready = ready
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._closing = False
 
@@ -128,6 +135,8 @@ class Inbox:
 
     async def _drain(self, channel: str, user_id: str) -> None:
         """Process this sender's pending rows, oldest first, until none is left."""
+        if self.ready is not None:
+            await self.ready.wait()
         while not self._closing:
             row = await self._db(self._next_pending, channel, user_id)
             if row is None:
@@ -169,25 +178,74 @@ class Inbox:
 
     async def _process(self, row_id: int, inbound: Inbound) -> None:
         transport = self.transports[inbound.channel]
-        requests: list[dict[str, Any]] = list(transport.acknowledgements(inbound))
-        language = "fr"
+        inbound = await self._db(self._resolve_buttons, inbound)
+        acknowledgements = list(transport.acknowledgements(inbound))
+        replies: list[dict[str, Any]] = []
         for message in await self._citizen_messages(inbound, transport):
-            replies = await self.conversations.handle(message)
+            answers = await self.conversations.handle(message)
             language = self.conversations.last_language(inbound.sender_id)
-            for reply in replies:
-                requests.extend(transport.render(inbound.user_id, reply, language))
-        await self._db(self._complete, row_id, inbound, requests)
+            for answer in answers:
+                replies.extend(transport.render(inbound.user_id, answer, language))
+        await self._db(self._save_button_keys, replies)
+        await self._db(self._complete, row_id, inbound, acknowledgements, replies)
         self.on_outbox()
 
-    def _complete(self, row_id: int, inbound: Inbound, requests: list[dict[str, Any]]) -> None:
+    def _save_button_keys(self, requests: list[dict[str, Any]]) -> None:
+        """Keys are content-addressed, so saving them ahead of the replies is harmless, and a
+        replica saving the same key at the same moment is no error."""
+        for request in requests:
+            for key, payload in (request.get("button_keys") or {}).items():
+                try:
+                    with self.database.session() as session:
+                        if session.get(ButtonKey, key) is None:
+                            session.add(ButtonKey(key=key, payload=payload))
+                except IntegrityError:
+                    continue
+
+    def _resolve_buttons(self, inbound: Inbound) -> Inbound:
+        """A short button key back into its payload; "2" after a numbered menu into its 2nd."""
+        if inbound.payload is not None and is_payload_key(inbound.payload):
+            with self.database.session() as session:
+                stored = session.get(ButtonKey, inbound.payload)
+            # An unknown key (forged, or from another install) is not a payload: say so plainly.
+            payload = stored.payload if stored is not None else None
+            return dataclasses.replace(inbound, payload=payload, text=None if payload else "")
+        choice = _MENU_CHOICE.match(inbound.text or "") if inbound.payload is None else None
+        if choice is None:
+            return inbound
+        with self.database.session() as session:
+            menu = session.execute(
+                select(Contact.last_menu).where(
+                    Contact.channel == inbound.channel, Contact.user_id == inbound.user_id
+                )
+            ).scalar_one_or_none()
+        number = int(choice.group(1))
+        if menu and 1 <= number <= len(menu):
+            return dataclasses.replace(inbound, payload=menu[number - 1], text=None)
+        return inbound
+
+    def _complete(
+        self,
+        row_id: int,
+        inbound: Inbound,
+        acknowledgements: list[dict[str, Any]],
+        replies: list[dict[str, Any]],
+    ) -> None:
         """Replies into the outbox and the row marked done: one transaction."""
         with self.database.session() as session:
             session.add_all(
                 OutboxMessage(
                     channel=inbound.channel, user_id=inbound.user_id, inbox_id=row_id, request=r
                 )
-                for r in requests
+                for r in acknowledgements + replies
             )
+            if replies:
+                menus = [r["menu"] for r in replies if r.get("menu")]
+                session.execute(
+                    update(Contact)
+                    .where(Contact.channel == inbound.channel, Contact.user_id == inbound.user_id)
+                    .values(last_menu=menus[-1] if menus else None)
+                )
             session.execute(
                 update(InboxMessage)
                 .where(InboxMessage.id == row_id)

@@ -27,6 +27,9 @@ from bot.db.session import Database
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# WhatsApp's code for "more than 24 hours since the citizen last wrote", reused for rows the
+# outbox itself holds back for that reason.
+WINDOW_CLOSED = 131047
 DELIVERY_ORDER = {"pending": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
@@ -111,22 +114,64 @@ class Outbox:
                 .subquery()
             )
             candidates = session.execute(
-                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.request)
+                select(
+                    OutboxMessage.id, OutboxMessage.channel, OutboxMessage.request,
+                    OutboxMessage.user_id,
+                )
                 .join(heads, heads.c.id == OutboxMessage.id)
                 .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
                 .order_by(OutboxMessage.id)
                 .limit(self.batch_size)
             ).all()
+            closed = self._outside_window(session, candidates, now)
             claimed = []
-            for row_id, channel, request in candidates:
+            for row_id, channel, request, _user in candidates:
+                if row_id in closed:
+                    values: dict[str, Any] = {
+                        "status": "failed", "status_at": now, "error_code": WINDOW_CLOSED,
+                        "error": "the 24-hour customer-service window is closed",
+                    }
+                else:
+                    values = {"status": "sending", "claimed_at": now}
                 won = session.execute(
                     update(OutboxMessage)
                     .where(and_(OutboxMessage.id == row_id, OutboxMessage.status == "pending"))
-                    .values(status="sending", claimed_at=now)
+                    .values(**values)
                 ).rowcount
-                if won:
+                if won and row_id not in closed:
                     claimed.append((row_id, channel, request))
         return claimed
+
+    def _outside_window(
+        self, session: Any, candidates: list[Any], now: dt.datetime
+    ) -> set[int]:
+        """Free-form rows whose citizen last wrote longer ago than the platform's window allows:
+        recorded as failed (as the platform would, with 131047) instead of being sent."""
+        windowed = [
+            (row_id, channel, user)
+            for row_id, channel, request, user in candidates
+            if request.get("window")
+            and getattr(self.transports.get(channel), "service_window", None) is not None
+        ]
+        if not windowed:
+            return set()
+        users = {(channel, user) for _row, channel, user in windowed}
+        last = {
+            (channel, user): at
+            for channel, user, at in session.execute(
+                select(Contact.channel, Contact.user_id, Contact.last_inbound_at).where(
+                    Contact.channel.in_({c for c, _u in users}),
+                    Contact.user_id.in_({u for _c, u in users}),
+                )
+            )
+        }
+        closed = set()
+        for row_id, channel, user in windowed:
+            window = self.transports[channel].service_window
+            at = last.get((channel, user))
+            if at is None or now - at > window:
+                closed.add(row_id)
+        return closed
 
     async def _send(self, row_id: int, channel: str, request: dict[str, Any]) -> None:
         transport = self.transports.get(channel)

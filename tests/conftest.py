@@ -208,3 +208,94 @@ def make_tracker(
         sender_id=sender, slots=dict(slots or {}), latest_message=latest, events=[],
         paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen",
     )
+
+
+# ---- Telegram and WhatsApp, against local fakes of their APIs ----------------------------------
+TELEGRAM_SECRET = "sawt-test-secret_0123"
+WHATSAPP_VERIFY_TOKEN = "sawt-verify-token"
+
+
+@pytest.fixture
+async def fake_telegram() -> Any:
+    from tests.fakes.telegram import FakeTelegram
+
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_whatsapp() -> Any:
+    from tests.fakes.whatsapp import FakeWhatsApp
+
+    async with FakeWhatsApp() as fake:
+        yield fake
+
+
+def platform_settings(
+    base: Settings, port: int, fake_telegram: Any, fake_whatsapp: Any, media_dir: Path,
+    *, telegram_webhook: bool = True,
+) -> Settings:
+    """Both platforms on, pointed at the fakes; Telegram by webhook (or long polling)."""
+    return base.with_overrides(
+        public_url=f"http://127.0.0.1:{port}",
+        telegram_bot_token=fake_telegram.token,
+        telegram_webhook_secret=TELEGRAM_SECRET if telegram_webhook else None,
+        telegram_api_base=fake_telegram.api_base,
+        whatsapp_token=fake_whatsapp.token,
+        whatsapp_phone_number_id=fake_whatsapp.phone_number_id,
+        whatsapp_app_secret=fake_whatsapp.app_secret,
+        whatsapp_verify_token=WHATSAPP_VERIFY_TOKEN,
+        whatsapp_api_base=fake_whatsapp.api_base,
+        media_dir=media_dir,
+    )
+
+
+class PlatformGateway:
+    """The real gateway with both platforms on, its HTTP client and the two fakes."""
+
+    def __init__(self, client: Any, settings: Settings, telegram: Any, whatsapp: Any) -> None:
+        self.client = client
+        self.settings = settings
+        self.telegram = telegram
+        self.whatsapp = whatsapp
+
+    @property
+    def app(self) -> Any:
+        return self.client.server.app
+
+
+async def start_platform_gateway(
+    aiohttp_server: Any, aiohttp_client: Any, settings: Settings, brain: Any, database: Database,
+    fake_telegram: Any, fake_whatsapp: Any,
+) -> PlatformGateway:
+    from bot.gateway import create_app
+
+    assert settings.public_url
+    port = int(settings.public_url.rsplit(":", 1)[1])
+    server = await aiohttp_server(create_app(settings, brain=brain, database=database), port=port)
+    client = await aiohttp_client(server)
+    fake_whatsapp.webhook_url = f"{settings.public_url}/webhooks/whatsapp"
+    if settings.telegram_webhook_secret:
+        await fake_telegram.wait_for(lambda: fake_telegram.webhook, timeout=10)
+    return PlatformGateway(client, settings, fake_telegram, fake_whatsapp)
+
+
+@pytest.fixture
+async def platforms(
+    aiohttp_server: Any, aiohttp_client: Any, tmp_path: Path, live_settings: Settings,
+    live_db: Database, brain: Any, action_server: ActionServer, fake_telegram: Any,
+    fake_whatsapp: Any,
+) -> PlatformGateway:
+    """The gateway receiving Telegram by webhook and WhatsApp, with the real model."""
+    settings = platform_settings(
+        live_settings, free_port(), fake_telegram, fake_whatsapp, tmp_path / "media"
+    )
+    return await start_platform_gateway(
+        aiohttp_server, aiohttp_client, settings, brain, live_db, fake_telegram, fake_whatsapp
+    )
+
+
+@pytest.fixture
+def chat_id() -> int:
+    """A fresh Telegram chat / WhatsApp number per test: the session's database is shared."""
+    return 700_000_000 + uuid.uuid4().int % 100_000_000

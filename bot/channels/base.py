@@ -1,12 +1,14 @@
 """The platform-neutral wire formats between the channels, the inbox, the brain and the outbox."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal, Optional, TypedDict
+from typing import Literal, Optional, TypedDict, Union
 
 from bot.identity import make_sender_id
 
-MediaKind = Literal["photo", "voice", "audio", "video", "document", "sticker", "contact"]
+# "other": a kind the assistant cannot read at all (a poll, a game, an unsupported message).
+MediaKind = Literal["photo", "voice", "audio", "video", "document", "sticker", "contact", "other"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,28 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     image: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """The citizen blocked the bot: they are unsubscribed and nothing more is sent."""
+
+    channel: str
+    user_id: str
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """What the platform later says of a message it accepted (WhatsApp statuses)."""
+
+    channel: str
+    platform_message_id: str
+    status: str  # sent, delivered, read, failed
+    at: dt.datetime
+    error_code: Optional[int] = None
+    error_title: Optional[str] = None
+
+
+# What a channel makes of one platform update; None means "nothing to do" (ignored kinds).
+ChannelEvent = Union[Inbound, MembershipChange, DeliveryStatus]

@@ -12,6 +12,13 @@ from typing import Any, Optional, Protocol
 
 from bot.channels.base import Inbound, Media, Reply
 
+# A rendered request is a JSON dict: {"method": <platform method>, "params": <its body>} and,
+# for the inbox and outbox only (never sent to the platform):
+#   "button_keys": {key: payload}  long payloads behind short keys (bot.channels.keys)
+#   "menu": [payload, ...]         buttons shown as numbered text: "2" means the 2nd payload
+#   "window": true                 free-form message: only inside the service window
+PLATFORM_FIELDS = ("method", "params")
+
 
 @dataclass(frozen=True)
 class SendResult:

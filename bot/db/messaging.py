@@ -82,6 +82,15 @@ class Contact(Base):
     last_menu: Mapped[Optional[list[str]]] = Column(JSON)
 
 
+class ButtonKey(Base):
+    """A long button payload behind the short key a platform carries (see bot.channels.keys)."""
+
+    __tablename__ = "button_keys"
+    key: Mapped[str] = Column(String(32), primary_key=True)
+    payload: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+
+
 class Broadcast(Base):
     """An announcement to subscribers; its deliveries are outbox rows carrying its id."""
 
