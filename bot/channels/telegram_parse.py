@@ -166,7 +166,8 @@ def _from_message(message: Message, me: BotIdentity, edited: bool) -> Optional[I
                 metadata["start"] = argument
             elif name in COMMAND_INTENTS:
                 payload = _payload(COMMAND_INTENTS[name])
-            text = None if payload else text[1:]
+            # An unknown command is read as words, without the slash and the bot's name.
+            text = None if payload else f"{name} {argument}".strip()
         elif in_group:
             text = _without_mention(text, me)
     media = _media(message)

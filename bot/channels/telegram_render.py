@@ -22,7 +22,7 @@ PAIR_TITLE_LIMIT = 14
 def _keyboard(reply: Reply, keys: dict[str, str]) -> dict[str, Any]:
     buttons = [
         {
-            "text": button["title"] or button["payload"],
+            "text": button["title"] or "…",  # never the payload
             "callback_data": fit_payload(button["payload"], CALLBACK_DATA_BYTES, keys),
         }
         for button in reply.buttons

@@ -56,7 +56,7 @@ def _list(to: str, body: str, buttons: tuple[Button, ...], language: str, keys: 
     for button in buttons:
         row: dict[str, Any] = {
             "id": fit_payload(button["payload"], ROW_ID, keys),
-            "title": shorten(button["title"], ROW_TITLE),
+            "title": shorten(button["title"], ROW_TITLE) or "…",
         }
         if row["title"] != button["title"]:
             row["description"] = shorten(button["title"], ROW_DESCRIPTION)
