@@ -27,6 +27,8 @@ from bot.db.session import Database
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# When a status names a message not yet recorded as sent: try again after these delays.
+STATUS_RETRY_DELAYS = (1.0, 4.0, 15.0)
 # WhatsApp's code for "more than 24 hours since the citizen last wrote", reused for rows the
 # outbox itself holds back for that reason.
 WINDOW_CLOSED = 131047
@@ -58,6 +60,7 @@ class Outbox:
         self.clock = clock
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task[None]] = None
+        self._late_statuses: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -66,9 +69,10 @@ class Outbox:
         self._task = asyncio.create_task(self._run())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [*self._late_statuses, *([self._task] if self._task else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
@@ -223,10 +227,21 @@ class Outbox:
         error_title: Optional[str],
         at: dt.datetime,
     ) -> None:
-        """Implements the channels' `StatusSink`: statuses only move forward."""
-        await asyncio.get_running_loop().run_in_executor(
-            None, self._apply_status, channel, platform_message_id, status, error_code, error_title, at
-        )
+        """Statuses only move forward. One may arrive before the send's own answer has been
+        recorded (Meta is quick): it is tried again a little later instead of being dropped."""
+        args = (channel, platform_message_id, status, error_code, error_title, at)
+        found = await asyncio.get_running_loop().run_in_executor(None, self._apply_status, *args)
+        if not found:
+            task = asyncio.create_task(self._apply_status_later(args))
+            self._late_statuses.add(task)
+            task.add_done_callback(self._late_statuses.discard)
+
+    async def _apply_status_later(self, args: tuple[Any, ...]) -> None:
+        for delay in STATUS_RETRY_DELAYS:
+            await asyncio.sleep(delay)
+            if await asyncio.get_running_loop().run_in_executor(None, self._apply_status, *args):
+                return
+        logger.info("status %s for unknown %s message %s dropped", args[2], args[0], args[1])
 
     def _apply_status(
         self,
@@ -236,7 +251,8 @@ class Outbox:
         error_code: Optional[int],
         error_title: Optional[str],
         at: dt.datetime,
-    ) -> None:
+    ) -> bool:
+        """Apply one status; False when no sent message has that platform id (yet)."""
         with self.database.session() as session:
             row = session.execute(
                 select(OutboxMessage).where(
@@ -244,13 +260,16 @@ class Outbox:
                     OutboxMessage.platform_message_id == platform_message_id,
                 )
             ).scalar_one_or_none()
-            if row is None or DELIVERY_ORDER.get(status, -1) <= DELIVERY_ORDER.get(row.status, 0):
-                return
+            if row is None:
+                return False
+            if DELIVERY_ORDER.get(status, -1) <= DELIVERY_ORDER.get(row.status, 0):
+                return True
             row.status = status
             row.status_at = at.replace(tzinfo=None) if at.tzinfo else at
             if status == "failed":
                 row.error_code = error_code
                 row.error = error_title
+        return True
 
     async def blocked(self, channel: str, user_id: str) -> None:
         """Implements the channels' `MembershipSink`: the citizen blocked the bot."""

@@ -319,3 +319,22 @@ async def test_a_5xx_from_telegram_is_retried(platforms, chat_id):
     platforms.telegram.fail_with_status("sendMessage", 502, times=1)
     await say(platforms, updates.text_message("Bonjour", chat_id=chat_id, user_id=chat_id))
     assert await sent(platforms, chat_id, 1)
+
+
+# ---- bad input -------------------------------------------------------------------------------
+async def test_an_empty_or_emoji_only_or_huge_text_gets_a_clear_answer(platforms, chat_id):
+    for number, text in enumerate(("   ", "😀😀", "x" * 20_000), 1):
+        await say(platforms, updates.text_message(text, chat_id=chat_id, user_id=chat_id, message_id=number))
+    await settle(platforms, chat_id)
+    answer = text_of(platforms.telegram.sent(chat_id))
+    assert t("empty_message", "fr") in answer
+    assert t("too_long", "fr", length=20_000, limit=2000) in answer
+    assert len(platforms.telegram.sent(chat_id)) >= 3
+
+
+async def test_a_binary_body_with_the_right_secret_is_refused_with_400(platforms):
+    answer = await platforms.client.post(
+        "/webhooks/telegram", data=b"\x00\xff\xfe\x89PNG",
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
+    assert answer.status == 400

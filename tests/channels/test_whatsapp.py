@@ -277,3 +277,32 @@ async def test_what_cannot_be_read_gets_a_reply_saying_so(platforms, wa_id, buil
 async def test_a_reaction_is_acknowledged_and_not_answered(platforms, wa_id):
     await say(platforms, wa.reaction("wamid.earlier", "👍", wa_id=wa_id))
     assert rows(platforms, InboxMessage, wa_id) == []
+
+
+async def test_statuses_that_arrive_right_after_the_send_are_not_lost(platforms, wa_id):
+    platforms.whatsapp.auto_statuses = True
+    await say(platforms, wa.text("Bonjour", wa_id=wa_id))
+    await settle(platforms, wa_id)
+    await platforms.whatsapp.wait_for(
+        lambda: all(r.status == "delivered" for r in reply_rows(platforms, wa_id)), timeout=30
+    )
+
+
+# ---- bad input -------------------------------------------------------------------------------
+async def test_a_huge_text_gets_a_clear_answer_in_the_citizens_language(platforms, wa_id):
+    await say(platforms, wa.text("ana bghit " * 3000, wa_id=wa_id))
+    await settle(platforms, wa_id)
+    assert t("too_long", "ary_latn", length=len(("ana bghit " * 3000).strip()), limit=2000) in words(platforms, wa_id)
+
+
+async def test_an_emoji_only_message_is_answered(platforms, wa_id):
+    await say(platforms, wa.text("🙏🙏🙏", wa_id=wa_id))
+    await settle(platforms, wa_id)
+    assert words(platforms, wa_id).strip()
+
+
+async def test_a_signed_binary_body_is_refused_with_400_and_nothing_stored(platforms, wa_id):
+    body = b"\x00\xff\xfe binary \x89"
+    status, _ = await platforms.whatsapp.deliver(body, signature=sign(body, platforms.whatsapp.app_secret))
+    assert status == 400
+    assert rows(platforms, InboxMessage, wa_id) == []
