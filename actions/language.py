@@ -21,10 +21,12 @@ LANGUAGE_NAMES = {"fr": "Français", "ary": "الدارجة (العربية)", "
 
 
 def detected_language(latest: dict[str, Any]) -> Optional[str]:
-    """What the NLU pipeline detected; button payloads ("/intent{…}") carry no language."""
+    """What the NLU pipeline detected. Button payloads ("/intent{…}") carry no language: for
+    them, the language of the citizen's app (Telegram's `language_code`), if the channel knew it."""
     text = latest.get("text") or ""
     if text.startswith("/"):
-        return None
+        hint = (latest.get("metadata") or {}).get("language_hint")
+        return str(hint) if hint in LANGUAGES else None
     detected = latest.get("language")
     if detected in LANGUAGES:
         return str(detected)

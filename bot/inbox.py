@@ -257,7 +257,9 @@ class Inbox:
     ) -> list[CitizenMessage]:
         """The turns an inbound message makes: a platform event first, then any text."""
         sender = inbound.sender_id
-        metadata = dict(inbound.metadata) or None
+        metadata = dict(inbound.metadata)
+        if inbound.language_hint:
+            metadata["language_hint"] = inbound.language_hint
         turns: list[CitizenMessage] = []
         if inbound.location is not None:
             turns.append(CitizenMessage(sender, payload=_payload(

@@ -142,7 +142,8 @@ class TelegramChannel:
     async def identity(self) -> BotIdentity:
         """The bot's own id and username (groups are answered only when it is mentioned)."""
         if self._identity is None:
-            me = await self.bot.get_me()
+            await self.bot.initialize()  # getMe, and the HTTP clients `shutdown` closes
+            me = self.bot.bot
             self._identity = BotIdentity(me.id, me.username or "")
         return self._identity
 

@@ -60,6 +60,12 @@ class BotIdentity:
         return f"@{self.username}"
 
 
+def _language_hint(client_language: Optional[str]) -> Optional[str]:
+    """The citizen's app language as a reply language: Arabic → Darija in Arabic script."""
+    code = (client_language or "").split("-")[0].casefold()
+    return {"ar": "ary", "fr": "fr"}.get(code)
+
+
 def _payload(intent: str, **entities: Any) -> str:
     if not entities:
         return f"/{intent}"
@@ -153,7 +159,7 @@ def _from_message(message: Message, me: BotIdentity, edited: bool) -> Optional[I
         metadata["edited"] = "1"
     if in_group:
         metadata["group"] = "1"
-    language = message.from_user.language_code if message.from_user else None
+    language = _language_hint(message.from_user.language_code if message.from_user else None)
     text = message.text
     payload: Optional[str] = None
     if text is not None:
@@ -193,7 +199,7 @@ def parse_update(data: dict[str, Any], me: BotIdentity, bot: Optional[Bot] = Non
             return None
         return Inbound(
             channel=CHANNEL, user_id=str(message.chat.id), message_id=f"c{query.id}",
-            payload=query.data, language_hint=query.from_user.language_code,
+            payload=query.data, language_hint=_language_hint(query.from_user.language_code),
             metadata={"callback_query_id": query.id},
         )
     if update.my_chat_member is not None:

@@ -338,3 +338,12 @@ async def test_a_binary_body_with_the_right_secret_is_refused_with_400(platforms
         headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
     )
     assert answer.status == 400
+
+
+async def test_a_deep_link_from_an_arabic_telegram_app_is_answered_in_darija(platforms, chat_id):
+    update = updates.command(
+        "start", f"consult_{CONSULTATION}", chat_id=chat_id, user_id=chat_id, language_code="ar"
+    )
+    await say(platforms, update)
+    messages = await sent(platforms, chat_id, 1)
+    assert "الميزانية التشاركية 2027" in text_of(messages)
