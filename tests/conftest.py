@@ -9,6 +9,7 @@ real gateway app) and `chat` (one REST turn).
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -248,6 +249,23 @@ def platform_settings(
         whatsapp_api_base=fake_whatsapp.api_base,
         media_dir=media_dir,
     )
+
+
+class HeldBrain:
+    """The real brain, except that no turn ever finishes: a gateway caught mid-turn."""
+
+    def __init__(self, brain: Any) -> None:
+        self._brain = brain
+        self.ready = True
+        self.model_path = brain.model_path
+        self.turn_started = asyncio.Event()
+
+    async def handle(self, *args: Any, **kwargs: Any) -> Any:
+        self.turn_started.set()
+        await asyncio.Event().wait()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._brain, name)
 
 
 class PlatformGateway:

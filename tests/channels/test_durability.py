@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.appkeys import DATABASE
 from bot.db.messaging import InboxMessage, OutboxMessage
 from bot.db.session import Database
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import (
-    TELEGRAM_SECRET,
+    HeldBrain,
     free_port,
     platform_settings,
     start_platform_gateway,
@@ -38,23 +37,6 @@ def telegram_rows(database: Database, model: Any, chat_id: int) -> list[Any]:
         ).scalars().all()
         session.expunge_all()
         return list(found)
-
-
-class HeldBrain:
-    """The real brain, except that no turn ever finishes: the gateway is stopped mid-turn."""
-
-    def __init__(self, brain: Any) -> None:
-        self._brain = brain
-        self.ready = True
-        self.model_path = brain.model_path
-        self.turn_started = asyncio.Event()
-
-    async def handle(self, *args: Any, **kwargs: Any) -> Any:
-        self.turn_started.set()
-        await asyncio.Event().wait()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._brain, name)
 
 
 async def test_a_message_stored_when_the_gateway_stops_mid_turn_is_answered_once_after_restart(
