@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.channels import measure_channels, telegram_env, wait_for_webhook
 from bench.turns import rest_turn, run_citizens, summary
 from bot.brain import Brain
 from bot.db.migrate import prepare
@@ -22,14 +23,16 @@ from bot.db.session import Database
 from bot.settings import PROJECT_ROOT, Settings
 from bot.supervisor import is_healthy, wait_until
 from bot.training import train
+from tests.fakes.telegram import FakeTelegram
 
 CONCURRENCY = (1, 10, 50)
 TURNS_EACH = {1: 40, 10: 8, 50: 4}
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS), or its peak so far (VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -45,7 +48,9 @@ def start(args: list[str], env: dict[str, str]) -> "subprocess.Popen[bytes]":
     )
 
 
-async def measure_turns(settings: Settings, model: Path, gateway_url: str) -> None:
+async def measure_turns(settings: Settings, model: Path, gateway_url: str) -> dict[int, float]:
+    """Prints the REST figures; returns the REST turn p50 (s) by number of citizens."""
+    rest_p50: dict[int, float] = {}
     brain = Brain(settings, model_path=model)
     brain.load()
     try:
@@ -60,6 +65,7 @@ async def measure_turns(settings: Settings, model: Path, gateway_url: str) -> No
                 floor, _ = await run_citizens(bare, citizens, TURNS_EACH[citizens])
                 through, wall = await run_citizens(rest, citizens, TURNS_EACH[citizens])
                 f, r = summary(floor), summary(through)
+                rest_p50[citizens] = r["p50"]
                 line(
                     f"turn latency, {citizens} citizen(s), REST p50/p95/p99",
                     f"{r['p50']*1000:.0f} / {r['p95']*1000:.0f} / {r['p99']*1000:.0f} ms",
@@ -75,37 +81,54 @@ async def measure_turns(settings: Settings, model: Path, gateway_url: str) -> No
                 line(f"messages/s through REST at {citizens} citizen(s)", f"{len(through)/wall:.1f}")
     finally:
         brain.close()
+    return rest_p50
 
 
 def main() -> int:
     started = time.perf_counter()
     model = train(Settings().rasa_config, Settings().models_dir)
     line("training (or reuse) of the real model", f"{time.perf_counter() - started:.1f} s")
+    return asyncio.run(run(model))
+
+
+async def run(model: Path) -> int:
+    """The fake Telegram, the two processes and every measurement, in one event loop: the fake
+    must answer the gateway (getMe, setWebhook, sendMessage) while the bench waits."""
     workdir = Path(tempfile.mkdtemp(prefix="sawt-bench-"))
     gateway_port, actions_port = 18300 + os.getpid() % 500, 18900 + os.getpid() % 500
-    env = {
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-        "SAWT_PORT": str(gateway_port),
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "SAWT_MODELS_DIR": str(model.parent),
-    }
-    settings = Settings.from_env({**os.environ, **env})
-    database = Database(settings.database_url)
-    prepare(database)
-    database.dispose()
-    actions = start(["actions"], env)
-    gateway = start(["gateway"], env)
-    base = f"http://127.0.0.1:{gateway_port}"
-    try:
-        wait_until(lambda: is_healthy(settings.action_server_health_url), 120, "action server", actions)
-        wait_until(lambda: is_healthy(base + "/healthz", want_model=True), 300, "gateway", gateway)
-        asyncio.run(measure_turns(settings, model, base))
-        line("resident memory, gateway", f"{rss_mb(gateway.pid):.0f} MB")
-        line("resident memory, action server", f"{rss_mb(actions.pid):.0f} MB")
-    finally:
-        for process in (gateway, actions):
-            process.terminate()
-            process.wait(timeout=20)
+    async with FakeTelegram() as fake:
+        env = {
+            "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+            "SAWT_PORT": str(gateway_port),
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+            "SAWT_MODELS_DIR": str(model.parent),
+        }
+        settings = Settings.from_env({**os.environ, **env})
+        database = Database(settings.database_url)
+        prepare(database)
+        database.dispose()
+        actions = start(["actions"], env)
+        gateway = start(["gateway"], {**env, **telegram_env(fake, gateway_port)})
+        base = f"http://127.0.0.1:{gateway_port}"
+        try:
+            await asyncio.to_thread(
+                wait_until, lambda: is_healthy(settings.action_server_health_url), 120,
+                "action server", actions,
+            )
+            await asyncio.to_thread(
+                wait_until, lambda: is_healthy(base + "/healthz", want_model=True), 300,
+                "gateway", gateway,
+            )
+            await wait_for_webhook(fake)
+            rest_p50 = await measure_turns(settings, model, base)
+            line("resident memory, gateway", f"{rss_mb(gateway.pid):.0f} MB")
+            line("resident memory, action server", f"{rss_mb(actions.pid):.0f} MB")
+            await measure_channels(fake, settings.database_url, settings.telegram_rate, rest_p50, line)
+            line("peak resident memory, gateway (after channels)", f"{rss_mb(gateway.pid, 'VmHWM'):.0f} MB")
+        finally:
+            for process in (gateway, actions):
+                process.terminate()
+                await asyncio.to_thread(process.wait, 20)
     return 0
 
 

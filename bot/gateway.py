@@ -141,7 +141,7 @@ def create_app(
             None, ensure_first_admin, app[DATABASE], settings.admin_user, settings.admin_password
         )
         transports = make_transports(settings, http)
-        outbox = Outbox(app[DATABASE], transports, settings.channel_rates)
+        outbox = Outbox(app[DATABASE], transports, settings.channel_rates, metrics=app[METRICS])
         app[OUTBOX] = outbox
         brain_settled = asyncio.Event()
         app[INBOX] = Inbox(
@@ -158,7 +158,9 @@ def create_app(
         outbox.start()
         app[BROADCASTS].start()
         await app[INBOX].resume()
-        channels = await start_channels(app, settings, transports, app[INBOX], outbox)
+        channels = await start_channels(
+            app, settings, transports, app[INBOX], outbox, app[METRICS]
+        )
         yield
         await channels.stop()
         if loader is not None:

@@ -23,6 +23,7 @@ from bot.channels.transport import SendResult, Transport
 from bot.db.messaging import Contact, OutboxMessage
 from bot.db.models import Subscriber, utcnow
 from bot.db.session import Database
+from bot.telemetry import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,10 @@ class Outbox:
         poll_seconds: float = 1.0,
         stale_after: float = 60.0,
         clock: Callable[[], dt.datetime] = utcnow,
+        metrics: Optional[Metrics] = None,
     ) -> None:
         self.database = database
+        self.metrics = metrics
         self.transports = transports
         self.limiters = {channel: AsyncLimiter(rate, 1) for channel, rate in rates.items()}
         self.batch_size = batch_size
@@ -93,7 +96,9 @@ class Outbox:
         """Claim and send the rows that are due now; returns how many were attempted."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._release_stale)
-        claimed = await loop.run_in_executor(None, self._claim)
+        claimed, closed = await loop.run_in_executor(None, self._claim)
+        for channel, count in closed.items():
+            self._count(channel, "window_closed", count)
         if not claimed:
             return 0
         await asyncio.gather(*(self._send(row_id, channel, request) for row_id, channel, request in claimed))
@@ -108,7 +113,8 @@ class Outbox:
                 .values(status="pending")
             )
 
-    def _claim(self) -> list[tuple[int, str, dict[str, Any]]]:
+    def _claim(self) -> tuple[list[tuple[int, str, dict[str, Any]]], dict[str, int]]:
+        """The rows this worker won, and per channel how many were held back (window closed)."""
         now = self.clock()
         with self.database.session() as session:
             heads = (
@@ -128,6 +134,7 @@ class Outbox:
                 .limit(self.batch_size)
             ).all()
             closed = self._outside_window(session, candidates, now)
+            held_back: dict[str, int] = {}
             claimed = []
             for row_id, channel, request, _user in candidates:
                 if row_id in closed:
@@ -144,7 +151,9 @@ class Outbox:
                 ).rowcount
                 if won and row_id not in closed:
                     claimed.append((row_id, channel, request))
-        return claimed
+                elif won:
+                    held_back[channel] = held_back.get(channel, 0) + 1
+        return claimed, held_back
 
     def _outside_window(
         self, session: Any, candidates: list[Any], now: dt.datetime
@@ -188,23 +197,29 @@ class Outbox:
                 except Exception as error:  # a bug in a client must not lose the row
                     logger.exception("sending outbox row %s failed", row_id)
                     result = SendResult(ok=False, error=repr(error))
-        await asyncio.get_running_loop().run_in_executor(None, self._record, row_id, result)
+        outcome = await asyncio.get_running_loop().run_in_executor(None, self._record, row_id, result)
+        self._count(channel, outcome)
         if not result.ok and result.retry_after is not None:
             self._wake.set()
 
-    def _record(self, row_id: int, result: SendResult) -> None:
+    def _count(self, channel: str, outcome: str, amount: int = 1) -> None:
+        if self.metrics is not None and amount:
+            self.metrics.outbox_attempts.labels(channel=channel, outcome=outcome).inc(amount)
+
+    def _record(self, row_id: int, result: SendResult) -> str:
+        """Write a send's outcome on its row; returns "sent", "retry" or "failed"."""
         now = self.clock()
         with self.database.session() as session:
             row = session.get(OutboxMessage, row_id)
             if row is None:
-                return
+                return "failed"
             row.attempts += 1
             if result.ok:
                 row.status = "sent"
                 row.platform_message_id = result.platform_message_id
                 row.sent_at = now
                 row.error = None
-                return
+                return "sent"
             row.error_code = result.error_code
             row.error = (result.error or "")[:2000]
             if result.permanent or row.attempts >= MAX_ATTEMPTS:
@@ -212,10 +227,11 @@ class Outbox:
                 row.status_at = now
                 if result.blocked:
                     block_citizen(session, row.channel, row.user_id, now)
-                return
+                return "failed"
             delay = result.retry_after if result.retry_after is not None else backoff_seconds(row.attempts)
             row.status = "pending"
             row.next_attempt_at = now + dt.timedelta(seconds=delay)
+            return "retry"
 
     # ---- delivery statuses (WhatsApp) --------------------------------------------------------
     async def update_status(

@@ -30,6 +30,17 @@ class Metrics:
             "sawt_turn_seconds", "Time the brain took for one turn", registry=self.registry,
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self.webhook_requests = Counter(
+            "sawt_webhook_requests",
+            "Platform webhook requests by outcome (stored, duplicate, ignored, refused, "
+            "malformed, unavailable)",
+            ["channel", "outcome"], registry=self.registry,
+        )
+        self.outbox_attempts = Counter(
+            "sawt_outbox_attempts",
+            "Outbox send attempts by outcome (sent, retry, failed, window_closed)",
+            ["channel", "outcome"], registry=self.registry,
+        )
         self.model_loaded = Gauge(
             "sawt_model_loaded", "1 when the Rasa model is loaded", registry=self.registry
         )

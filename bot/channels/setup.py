@@ -20,6 +20,7 @@ from bot.channels.whatsapp import WhatsAppChannel, WhatsAppTransport
 from bot.inbox import Inbox
 from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.telemetry import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +80,9 @@ async def start_channels(
     transports: dict[str, Transport],
     inbox: Inbox,
     outbox: Outbox,
+    metrics: Optional[Metrics] = None,
 ) -> RunningChannels:
-    sink = EventSink(inbox, outbox)
+    sink = EventSink(inbox, outbox, metrics)
     running = RunningChannels()
     telegram = transports.get("telegram")
     if isinstance(telegram, TelegramTransport):

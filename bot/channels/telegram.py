@@ -149,22 +149,24 @@ class TelegramChannel:
 
     async def handle_update(self, data: dict[str, Any]) -> None:
         event = parse_update(data, await self.identity(), self.bot)
-        if event is not None:
-            await self.sink.deliver(event)
+        await self.sink.deliver_all(CHANNEL, [event] if event is not None else [])
 
     # ---- webhook ---------------------------------------------------------------------------
     async def webhook(self, request: web.Request) -> web.Response:
         secret = self.settings.telegram_webhook_secret or ""
         given = request.headers.get(SECRET_HEADER)
         if given is None:
+            self.sink.count(CHANNEL, "refused")
             return web.json_response({"error": "missing secret token"}, status=401)
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            self.sink.count(CHANNEL, "refused")
             return web.json_response({"error": "wrong secret token"}, status=403)
         try:
             data = await request.json()
         except ValueError:
-            return web.json_response({"error": "the body must be a JSON Update"}, status=400)
+            data = None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            self.sink.count(CHANNEL, "malformed")
             return web.json_response({"error": "the body must be a JSON Update"}, status=400)
         try:
             await self.handle_update(data)

@@ -152,21 +152,23 @@ class WhatsAppChannel:
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SIGNATURE_HEADER)
         if not given:
+            self.sink.count(CHANNEL, "refused")
             return web.json_response({"error": "missing X-Hub-Signature-256"}, status=401)
         body = await request.read()
         secret = self.settings.whatsapp_app_secret or ""
         if not secret or not hmac.compare_digest(given.encode(), signature(body, secret).encode()):
+            self.sink.count(CHANNEL, "refused")
             return web.json_response({"error": "wrong X-Hub-Signature-256"}, status=403)
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "the body must be JSON"}, status=400)
+            payload = None
         if not isinstance(payload, dict):
+            self.sink.count(CHANNEL, "malformed")
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
         phone_number_id = self.settings.whatsapp_phone_number_id or ""
         try:
-            for event in parse_payload(payload, phone_number_id):
-                await self.sink.deliver(event)
+            await self.sink.deliver_all(CHANNEL, parse_payload(payload, phone_number_id))
         except Exception:  # not all stored: a 5xx makes Meta deliver the payload again
             logger.exception("whatsapp webhook could not be stored")
             return web.json_response({"error": "try again later"}, status=503)

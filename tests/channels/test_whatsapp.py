@@ -306,3 +306,16 @@ async def test_a_signed_binary_body_is_refused_with_400_and_nothing_stored(platf
     status, _ = await platforms.whatsapp.deliver(body, signature=sign(body, platforms.whatsapp.app_secret))
     assert status == 400
     assert rows(platforms, InboxMessage, wa_id) == []
+
+
+async def test_metrics_count_refused_webhooks_and_outbox_outcomes(platforms, wa_id):
+    body = json.dumps(wa.text("Bonjour", wa_id=wa_id)).encode()
+    await platforms.whatsapp.deliver(body, signature="sha256=" + "0" * 64)
+    platforms.whatsapp.fail_next(130429, to=wa_id)
+    await say(platforms, wa.text("Bonjour", wa_id=wa_id))
+    await settle(platforms, wa_id)
+    metrics = await (await platforms.client.get("/metrics")).text()
+    assert 'sawt_webhook_requests_total{channel="whatsapp",outcome="refused"} 1.0' in metrics
+    assert 'sawt_webhook_requests_total{channel="whatsapp",outcome="stored"} 1.0' in metrics
+    assert 'sawt_outbox_attempts_total{channel="whatsapp",outcome="retry"} 1.0' in metrics
+    assert re.search(r'sawt_outbox_attempts_total\{channel="whatsapp",outcome="sent"\} [1-9]', metrics)
