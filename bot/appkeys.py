@@ -10,6 +10,7 @@ from bot.conversation import Conversations
 from bot.db.session import Database
 from bot.health import ActionServerProbe
 from bot.inbox import Inbox
+from bot.notify import Notifier
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.telemetry import Metrics
@@ -25,3 +26,4 @@ CONVERSATIONS = web.AppKey("conversations", Conversations)
 INBOX = web.AppKey("inbox", Inbox)
 OUTBOX = web.AppKey("outbox", Outbox)
 BROADCASTS = web.AppKey("broadcasts", BroadcastEngine)
+NOTIFIER = web.AppKey("notifier", Notifier)

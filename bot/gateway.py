@@ -27,6 +27,7 @@ from bot.appkeys import (
     HTTP,
     INBOX,
     METRICS,
+    NOTIFIER,
     OUTBOX,
     SETTINGS,
 )
@@ -38,6 +39,7 @@ from bot.db.console import ensure_first_admin
 from bot.db.session import Database
 from bot.health import ActionServerProbe, database_ok
 from bot.inbox import Inbox
+from bot.notify import Notifier
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.telemetry import Metrics
@@ -149,6 +151,7 @@ def create_app(
             ready=brain_settled,
         )
         app[BROADCASTS] = BroadcastEngine(app[DATABASE], transports, outbox.wake)
+        app[NOTIFIER] = Notifier(app[DATABASE], transports, outbox.wake)
         loader: Optional[asyncio.Task[None]] = None
         if not app[BRAIN].ready:
             loader = asyncio.create_task(_load_brain(app, brain_settled))

@@ -317,3 +317,51 @@ async def platforms(
 def chat_id() -> int:
     """A fresh Telegram chat / WhatsApp number per test: the session's database is shared."""
     return 700_000_000 + uuid.uuid4().int % 100_000_000
+
+
+# ---- the agents' console, without the model ----------------------------------------------------
+CONSOLE_ADMIN = ("admin", "correct horse battery")
+CONSOLE_AGENT = ("amina", "a long agent passphrase")
+
+
+@pytest.fixture
+async def console(aiohttp_client: Any, tmp_path: Path) -> Any:
+    """The gateway (no model, no action server) over a seeded database, with an admin account
+    (from the settings, as in production) and an agent account. `console.database` is it."""
+    from bot.db.console import create_account
+    from bot.db.migrate import prepare
+    from bot.gateway import create_app
+
+    settings = make_settings(
+        tmp_path,
+        SAWT_MODELS_DIR=str(tmp_path / "no-models"),
+        ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}/webhook",
+        SAWT_ADMIN_USER=CONSOLE_ADMIN[0],
+        SAWT_ADMIN_PASSWORD=CONSOLE_ADMIN[1],
+    )
+    database = Database(settings.database_url)
+    prepare(database)
+    client = await aiohttp_client(create_app(settings, database=database))
+    # After start-up, which made the first admin (only while no account exists).
+    create_account(database, *CONSOLE_AGENT, role="agent")
+    client.database = database
+    client.settings = settings
+    yield client
+    database.dispose()
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+async def console_login(client: Any, account: tuple[str, str] = CONSOLE_ADMIN) -> str:
+    """Sign in; returns the session's CSRF token for the forms that follow."""
+    response = await client.post(
+        "/admin/login", data={"username": account[0], "password": account[1]}, allow_redirects=False
+    )
+    assert response.status == 302, await response.text()
+    return csrf_of(await (await client.get("/admin/")).text())

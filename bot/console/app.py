@@ -1,47 +1,42 @@
 """The console sub-application: sessions, CSRF, roles, and its pages.
 
-Every page but the login form needs a session (else a redirect to /admin/login); every
+The pages themselves live in `bot/console/pages/` (one module per section, each with
+`add_routes`). Every page but the login form needs a session (else a redirect to /admin/login); every
 state-changing form carries the session's CSRF token (else 403); admin-only pages check the
 role (else 403). Handlers run their database work off the event loop.
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import importlib
+import pkgutil
 import secrets
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional
+from typing import Optional
 from urllib.parse import quote, urlparse
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.appkeys import DATABASE, SETTINGS
-from bot.console.i18n import CONSOLE_LANGUAGES, RTL, translator
+from bot.appkeys import SETTINGS
+from bot.console import pages
+from bot.console.i18n import CONSOLE_LANGUAGES, translator
+from bot.console.web import (
+    AGENT,
+    LANGUAGE_COOKIE,
+    Handler,
+    console_language,
+    forbidden,
+    render,
+    run_db,
+)
 from bot.db import console as accounts
 from bot.db.console import Agent, LoginRefused
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "sawt_session"
-LANGUAGE_COOKIE = "sawt_console_lang"
-AGENT = "agent"
 PUBLIC_PATHS = ("/admin/login", "/admin/static/")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-async def run_db(request: web.Request, fn: Callable[..., Any], *args: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(
-        None, fn, request.config_dict[DATABASE], *args
-    )
-
-
-def console_language(request: web.Request) -> str:
-    agent: Optional[Agent] = request.get(AGENT)
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in CONSOLE_LANGUAGES:
-        return chosen  # type: ignore[return-value]
-    return agent.language if agent else "fr"
 
 
 @web.middleware
@@ -65,43 +60,14 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 return forbidden(request, "csrf_failed")
         else:
             agent: Optional[Agent] = request.get(AGENT)
-            form = await request.post()
-            sent = form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
+            sent = request.headers.get("X-CSRF-Token", "")
+            if not sent and request.content_type in (
+                "application/x-www-form-urlencoded", "multipart/form-data"
+            ):
+                sent = str((await request.post()).get("csrf_token") or "")
             if agent is None or not secrets.compare_digest(str(sent), agent.csrf_token):
                 return forbidden(request, "csrf_failed")
     return await handler(request)
-
-
-def forbidden(request: web.Request, key: str) -> web.Response:
-    _ = translator(console_language(request))
-    return web.Response(status=403, text=_(key), content_type="text/plain")
-
-
-def admin_only(handler: Handler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        agent: Optional[Agent] = request.get(AGENT)
-        if agent is None or not agent.is_admin:
-            return forbidden(request, "forbidden")
-        return await handler(request)
-
-    return wrapped
-
-
-def render(request: web.Request, template: str, **context: Any) -> web.Response:
-    language = console_language(request)
-    agent: Optional[Agent] = request.get(AGENT)
-    return aiohttp_jinja2.render_template(
-        template,
-        request,
-        {
-            "_": translator(language),
-            "lang": language,
-            "dir": "rtl" if language in RTL else "ltr",
-            "agent": agent,
-            "csrf_token": agent.csrf_token if agent else "",
-            **context,
-        },
-    )
 
 
 # ---- pages ---------------------------------------------------------------------------------
@@ -179,4 +145,6 @@ def create_console() -> web.Application:
     console.router.add_post("/language", switch_language)
     console.router.add_get("/", home)
     console.router.add_static("/static/", HERE / "static")
+    for page in pkgutil.iter_modules(pages.__path__):
+        importlib.import_module(f"{pages.__name__}.{page.name}").add_routes(console)
     return console

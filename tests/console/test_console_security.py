@@ -1,43 +1,17 @@
 """The console's doors: login, sessions, CSRF, lock-out, roles."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from bot.db.console import create_account
-from bot.db.session import Database
-from bot.gateway import create_app
-from tests.conftest import free_port, make_settings
-
-
-@pytest.fixture
-async def console(aiohttp_client, tmp_path):
-    settings = make_settings(
-        tmp_path,
-        SAWT_MODELS_DIR=str(tmp_path / "no-models"),
-        ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}/webhook",
-        SAWT_ADMIN_USER="admin",
-        SAWT_ADMIN_PASSWORD="correct horse battery",
-    )
-    database = Database(settings.database_url)
-    database.create_all()
-    client = await aiohttp_client(create_app(settings, database=database))
-    client.database = database
-    yield client
-    database.dispose()
+from tests.conftest import csrf_of
 
 
 async def login(client, username="admin", password="correct horse battery"):
     return await client.post(
         "/admin/login", data={"username": username, "password": password}, allow_redirects=False
     )
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
 
 
 async def test_every_admin_page_without_a_session_redirects_to_login(console):
