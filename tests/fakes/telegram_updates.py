@@ -9,13 +9,31 @@ imagine it sends. Each builder returns a plain dict, ready for `FakeTelegram.que
 does), so two builders called with defaults never collide on an id and get confirmed together.
 Pass `update_id=` to parse a builder's output directly.
 
-Defaults describe a private chat with a Moroccan citizen whose Telegram client is in French.
+Defaults describe a private chat with a citizen of Benguérir, Morocco, whose Telegram client is
+in French.
+
+Builders of updates sent by a person take their own parameters plus these keywords, declared
+once as `**common` (any other keyword raises TypeError, as a misspelt parameter would):
+
+- `update_id` (None): the fake numbers the update, see above.
+- `message_id` (1; 2 in `group_message`, whose "reply" variant answers the bot's message 1).
+- `user_id` (USER_ID), `first_name` (FIRST_NAME), `language_code` (LANGUAGE): the sender, a
+  User (`language_code=None` leaves the field out, as Telegram does when the client omits it).
+- `chat_id` (None): None is the sender's private chat; a negative id, a group or supergroup.
+  `group_message` and `channel_post` take `chat_id` as their own parameter instead, defaulting
+  to GROUP_CHAT_ID and CHANNEL_CHAT_ID.
+- `date` (None: now; in `edited_message`, 30 seconds ago): Unix seconds.
+
+A builder whose update has no such field does not take the keyword: `callback_query` has no
+`date`, `my_chat_member` no `message_id`, `inline_query` none of `message_id`, `chat_id` and
+`date`; `channel_post` (no sender) takes only `update_id`, `message_id` and `date`, as its own
+parameters, and `poll_state` (no message) only `update_id`.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Optional, Sequence
+from typing import Any, Collection, Literal, Optional, Sequence
 
 JSON = dict[str, Any]
 
@@ -29,10 +47,17 @@ LAST_NAME = "El Amrani"
 USERNAME = "youssef_elamrani"
 LANGUAGE = "fr"
 
+# Benguérir, the commune this project serves: where locations and venues are by default.
+LATITUDE = 32.2359
+LONGITUDE = -7.9538
+VENUE_TITLE = "Commune de Benguérir"
+VENUE_ADDRESS = "Avenue Hassan II, Benguérir"
+
 GROUP_CHAT_ID = -1_001_234_567_890  # supergroup ids start with -100
-GROUP_TITLE = "Commune de Tiznit - citoyens"
+GROUP_TITLE = "Commune de Benguérir - citoyens"
 CHANNEL_CHAT_ID = -1_009_876_543_210
-CHANNEL_USERNAME = "commune_tiznit"
+CHANNEL_TITLE = "Commune de Benguérir"
+CHANNEL_USERNAME = "commune_benguerir"
 
 
 def utf16_len(text: str) -> int:
@@ -88,7 +113,7 @@ def group_chat(chat_id: int = GROUP_CHAT_ID, *, title: str = GROUP_TITLE) -> JSO
 def channel_chat(
     chat_id: int = CHANNEL_CHAT_ID,
     *,
-    title: str = "Commune de Tiznit",
+    title: str = CHANNEL_TITLE,
     username: str = CHANNEL_USERNAME,
 ) -> JSON:
     return {"id": chat_id, "type": "channel", "title": title, "username": username}
@@ -146,7 +171,43 @@ def bot_message(
     return message
 
 
-# ---- plumbing shared by the message builders --------------------------------------------------
+# ---- plumbing shared by the builders ----------------------------------------------------------
+COMMON_DEFAULTS: dict[str, Any] = {
+    "update_id": None,
+    "message_id": 1,
+    "user_id": USER_ID,
+    "chat_id": None,
+    "first_name": FIRST_NAME,
+    "language_code": LANGUAGE,
+    "date": None,
+}
+
+
+def _common(
+    given: dict[str, Any], *, without: Collection[str] = (), **defaults: Any
+) -> dict[str, Any]:
+    """The common keywords a builder got (see the module docstring), completed with defaults.
+
+    `without` names the keywords this builder does not take, `defaults` overrides a default.
+    Raises TypeError on any other keyword, so a misspelt `chat_ld=` fails instead of being
+    silently ignored.
+    """
+    accepted = {key: value for key, value in COMMON_DEFAULTS.items() if key not in without}
+    unknown = sorted(set(given) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"unexpected keyword argument(s) {', '.join(map(repr, unknown))}; besides its own "
+            f"parameters this builder takes {', '.join(accepted)}"
+        )
+    return {**accepted, **defaults, **given}
+
+
+def _sender(fields: dict[str, Any]) -> JSON:
+    return user(
+        fields["user_id"], first_name=fields["first_name"], language_code=fields["language_code"]
+    )
+
+
 def _update(kind: str, payload: JSON, update_id: Optional[int]) -> JSON:
     update: JSON = {} if update_id is None else {"update_id": update_id}
     update[kind] = payload
@@ -154,25 +215,30 @@ def _update(kind: str, payload: JSON, update_id: Optional[int]) -> JSON:
 
 
 def _message(
+    common: dict[str, Any],
     *,
-    message_id: int,
-    user_id: int,
-    chat_id: Optional[int],
-    first_name: str,
-    language_code: Optional[str],
-    date: Optional[int],
     chat: Optional[JSON] = None,
-) -> JSON:
-    """The common head of a Message sent by a person: message_id, from, chat, date."""
-    sender = user(user_id, first_name=first_name, language_code=language_code)
+    without: Collection[str] = (),
+    **defaults: Any,
+) -> tuple[JSON, Optional[int]]:
+    """The common head of a Message sent by a person (message_id, from, chat, date), and the
+    update_id to wrap it with; `chat` replaces the one `chat_id` would give."""
+    fields = _common(common, without=without, **defaults)
+    sender = _sender(fields)
     if chat is None:
-        chat = chat_for(sender, chat_id)
-    return {
-        "message_id": message_id,
+        chat = chat_for(sender, fields["chat_id"])
+    message: JSON = {
+        "message_id": fields["message_id"],
         "from": sender,
         "chat": chat,
-        "date": date if date is not None else now(),
+        "date": fields["date"] if fields["date"] is not None else now(),
     }
+    return message, fields["update_id"]
+
+
+def _file(file_id: str, file_unique_id: str, **fields: Any) -> JSON:
+    """A file object (Voice, Document, Animation...): its two ids first, then its own fields."""
+    return {"file_id": file_id, "file_unique_id": file_unique_id, **fields}
 
 
 def _with_caption(message: JSON, caption: Optional[str]) -> JSON:
@@ -185,24 +251,11 @@ def _with_caption(message: JSON, caption: Optional[str]) -> JSON:
 def text_message(
     text: str = "Salam, bghit 3a9d lazdiyad",
     *,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
     entities: Optional[list[JSON]] = None,
+    **common: Any,
 ) -> JSON:
     """A plain text message in a private chat."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-    )
+    message, update_id = _message(common)
     message["text"] = text
     if entities:
         message["entities"] = entities
@@ -214,13 +267,7 @@ def command(
     payload: Optional[str] = None,
     *,
     bot_username: Optional[str] = None,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """`/name[@bot] [payload]`; a deep link `t.me/bot?start=PAYLOAD` arrives as `/start PAYLOAD`.
 
@@ -228,41 +275,21 @@ def command(
     """
     head = f"/{name}" + (f"@{bot_username}" if bot_username else "")
     text = head if payload is None else f"{head} {payload}"
-    return text_message(
-        text,
-        update_id=update_id,
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-        entities=[{"type": "bot_command", "offset": 0, "length": utf16_len(head)}],
-    )
+    entities = [{"type": "bot_command", "offset": 0, "length": utf16_len(head)}]
+    return text_message(text, entities=entities, **common)
 
 
 def edited_message(
     text: str = "Salam, bghit 3a9d lazdiyad 3afak",
     *,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
     edit_date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A new version of a message the bot already saw: same message_id, plus edit_date."""
-    message = text_message(
-        text,
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date if date is not None else now() - 30,
-    )["message"]
+    if common.get("date") is None:
+        common["date"] = now() - 30
+    message, update_id = _message(common)
+    message["text"] = text
     message["edit_date"] = edit_date if edit_date is not None else now()
     return _update("edited_message", message, update_id)
 
@@ -274,30 +301,13 @@ def voice(
     duration: int = 4,
     file_size: int = 7_168,
     mime_type: str = "audio/ogg",
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A voice note (OGG/Opus), the usual way citizens who don't write talk to the bot."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
+    message, update_id = _message(common)
+    message["voice"] = _file(
+        file_id, file_unique_id, duration=duration, mime_type=mime_type, file_size=file_size
     )
-    message["voice"] = {
-        "file_id": file_id,
-        "file_unique_id": file_unique_id,
-        "duration": duration,
-        "mime_type": mime_type,
-        "file_size": file_size,
-    }
     return _update("message", message, update_id)
 
 
@@ -306,23 +316,10 @@ def photo(
     caption: Optional[str] = None,
     file_id: str = "AgACAgQAAxkBAAIBcGhvdG8tZmFrZQ",
     sizes: Sequence[tuple[int, int]] = ((90, 68), (320, 240), (1280, 960)),
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A photo: one PhotoSize per available size, smallest first, each with its own file_id."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-    )
+    message, update_id = _message(common)
     message["photo"] = [
         {
             "file_id": f"{file_id}-{width}x{height}",
@@ -344,80 +341,32 @@ def document(
     file_unique_id: str = "AgADZG9j",
     file_size: int = 48_213,
     caption: Optional[str] = None,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
+    message, update_id = _message(common)
+    message["document"] = _file(
+        file_id, file_unique_id, file_name=file_name, mime_type=mime_type, file_size=file_size
     )
-    message["document"] = {
-        "file_id": file_id,
-        "file_unique_id": file_unique_id,
-        "file_name": file_name,
-        "mime_type": mime_type,
-        "file_size": file_size,
-    }
     return _update("message", _with_caption(message, caption), update_id)
 
 
-def location(
-    latitude: float = 29.6974,
-    longitude: float = -9.7316,
-    *,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
-) -> JSON:
-    """A shared location (defaults to Tiznit)."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-    )
+def location(latitude: float = LATITUDE, longitude: float = LONGITUDE, **common: Any) -> JSON:
+    """A shared location (defaults to Benguérir)."""
+    message, update_id = _message(common)
     message["location"] = {"latitude": latitude, "longitude": longitude}
     return _update("message", message, update_id)
 
 
 def venue(
     *,
-    title: str = "Commune de Tiznit",
-    address: str = "Avenue Mohammed V, Tiznit",
-    latitude: float = 29.6974,
-    longitude: float = -9.7316,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    title: str = VENUE_TITLE,
+    address: str = VENUE_ADDRESS,
+    latitude: float = LATITUDE,
+    longitude: float = LONGITUDE,
+    **common: Any,
 ) -> JSON:
     """A venue; the reference says `location` is also set on such messages."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-    )
+    message, update_id = _message(common)
     place = {"latitude": latitude, "longitude": longitude}
     message["venue"] = {"location": place, "title": title, "address": address}
     message["location"] = dict(place)
@@ -430,27 +379,14 @@ def contact(
     contact_first_name: str = FIRST_NAME,
     contact_last_name: Optional[str] = LAST_NAME,
     contact_user_id: Optional[int] = None,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A shared contact; by default the sender's own (request_contact), so user_id matches."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-    )
+    message, update_id = _message(common)
     shared: JSON = {
         "phone_number": phone_number,
         "first_name": contact_first_name,
-        "user_id": contact_user_id if contact_user_id is not None else user_id,
+        "user_id": contact_user_id if contact_user_id is not None else message["from"]["id"],
     }
     if contact_last_name is not None:
         shared["last_name"] = contact_last_name
@@ -464,33 +400,20 @@ def sticker(
     file_id: str = "CAACAgIAAxkBAAIBc3RpY2tlci1mYWtl",
     file_unique_id: str = "AgADc3RpY2tlcg",
     set_name: Optional[str] = "SalamStickers",
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
+    message, update_id = _message(common)
+    data = _file(
+        file_id,
+        file_unique_id,
+        type="regular",
+        width=512,
+        height=512,
+        is_animated=False,
+        is_video=False,
+        emoji=emoji,
+        file_size=23_040,
     )
-    data: JSON = {
-        "file_id": file_id,
-        "file_unique_id": file_unique_id,
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-        "emoji": emoji,
-        "file_size": 23_040,
-    }
     if set_name is not None:
         data["set_name"] = set_name
     message["sticker"] = data
@@ -504,13 +427,7 @@ def forwarded_message(
     original_first_name: str = "Fatima Zahra",
     forward_date: Optional[int] = None,
     legacy_fields: bool = True,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A message forwarded from another person.
 
@@ -518,15 +435,8 @@ def forwarded_message(
     clients used `forward_from`/`forward_date`, which `legacy_fields` adds for code that still
     reads them.
     """
-    message = text_message(
-        text,
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-    )["message"]
+    message, update_id = _message(common)
+    message["text"] = text
     origin_date = forward_date if forward_date is not None else now() - 3_600
     original = user(
         original_user_id,
@@ -556,12 +466,7 @@ def group_message(
     command_name: str = "help",
     replied_text: str = "Bonjour ! Je suis Sawt, l'assistant de la commune.",
     replied_message_id: int = 1,
-    update_id: Optional[int] = None,
-    message_id: int = 2,
-    user_id: int = USER_ID,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A message in a group or supergroup (negative chat id).
 
@@ -570,15 +475,7 @@ def group_message(
     "reply" (a reply to one of the bot's messages, carried in `reply_to_message`).
     """
     chat = group_chat(chat_id, title=title)
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-        chat=chat,
-    )
+    message, update_id = _message(common, chat=chat, without=("chat_id",), message_id=2)
     if variant == "mention":
         handle = f"@{bot_username}"
         message["text"] = f"{handle} {text}"
@@ -608,7 +505,7 @@ def channel_post(
     text: str = "Avis: les bureaux d'etat civil ouvrent samedi de 9h a 12h.",
     *,
     chat_id: int = CHANNEL_CHAT_ID,
-    title: str = "Commune de Tiznit",
+    title: str = CHANNEL_TITLE,
     username: str = CHANNEL_USERNAME,
     update_id: Optional[int] = None,
     message_id: int = 1,
@@ -634,18 +531,17 @@ def callback_query(
     chat_instance: str = "-8163587311402346571",
     message_text: str = "Choisissez un service :",
     reply_markup: Optional[JSON] = None,
-    message_id: int = 1,
-    update_id: Optional[int] = None,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
     bot_id: int = BOT_ID,
     bot_username: str = BOT_USERNAME,
+    **common: Any,
 ) -> JSON:
-    """A press on an inline button of the bot's earlier message (which carries the keyboard)."""
-    sender = user(user_id, first_name=first_name, language_code=language_code)
-    chat = chat_for(sender, chat_id)
+    """A press on an inline button of the bot's earlier message (which carries the keyboard).
+
+    `message_id` is that of the bot's message; there is no `date` keyword.
+    """
+    fields = _common(common, without=("date",))
+    sender = _sender(fields)
+    chat = chat_for(sender, fields["chat_id"])
     markup = (
         reply_markup
         if reply_markup is not None
@@ -657,7 +553,7 @@ def callback_query(
         "message": bot_message(
             message_text,
             chat=chat,
-            message_id=message_id,
+            message_id=fields["message_id"],
             reply_markup=markup,
             bot_id=bot_id,
             bot_username=bot_username,
@@ -665,7 +561,7 @@ def callback_query(
         "chat_instance": chat_instance,
         "data": data,
     }
-    return _update("callback_query", query, update_id)
+    return _update("callback_query", query, fields["update_id"])
 
 
 def _chat_member(status: str, member: JSON, until_date: int) -> JSON:
@@ -693,32 +589,27 @@ def my_chat_member(
     *,
     old_status: str = "member",
     new_status: str = "kicked",
-    chat_id: Optional[int] = None,
     until_date: int = 0,
-    update_id: Optional[int] = None,
-    user_id: int = USER_ID,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
     bot_id: int = BOT_ID,
     bot_username: str = BOT_USERNAME,
+    **common: Any,
 ) -> JSON:
     """The bot's own membership changed. Default: the user blocked the bot (member -> kicked).
 
     In private chats Telegram sends this only on block/unblock; pass a negative chat_id with
-    left -> member for the bot being added to a group.
+    left -> member for the bot being added to a group. There is no `message_id` keyword.
     """
-    sender = user(user_id, first_name=first_name, language_code=language_code)
-    chat = chat_for(sender, chat_id)
+    fields = _common(common, without=("message_id",))
+    sender = _sender(fields)
     me = bot_user(bot_id, username=bot_username)
     change: JSON = {
-        "chat": chat,
+        "chat": chat_for(sender, fields["chat_id"]),
         "from": sender,
-        "date": date if date is not None else now(),
+        "date": fields["date"] if fields["date"] is not None else now(),
         "old_chat_member": _chat_member(old_status, me, until_date),
         "new_chat_member": _chat_member(new_status, me, until_date),
     }
-    return _update("my_chat_member", change, update_id)
+    return _update("my_chat_member", change, fields["update_id"])
 
 
 def inline_query(
@@ -727,21 +618,22 @@ def inline_query(
     query_id: str = "1175398623145784300",
     offset: str = "",
     chat_type: Optional[str] = "sender",
-    update_id: Optional[int] = None,
-    user_id: int = USER_ID,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
+    **common: Any,
 ) -> JSON:
-    """`@bot query` typed in any chat (only if inline mode is enabled with BotFather)."""
+    """`@bot query` typed in any chat (only if inline mode is enabled with BotFather).
+
+    Of the common keywords it takes only `update_id` and the sender's.
+    """
+    fields = _common(common, without=("message_id", "chat_id", "date"))
     data: JSON = {
         "id": query_id,
-        "from": user(user_id, first_name=first_name, language_code=language_code),
+        "from": _sender(fields),
         "query": query,
         "offset": offset,
     }
     if chat_type is not None:
         data["chat_type"] = chat_type
-    return _update("inline_query", data, update_id)
+    return _update("inline_query", data, fields["update_id"])
 
 
 def animation(
@@ -754,40 +646,15 @@ def animation(
     file_name: str = "salam.mp4",
     mime_type: str = "video/mp4",
     file_size: int = 120_000,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A GIF (sent as MP4); the reference says `document` is also set for compatibility."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
+    message, update_id = _message(common)
+    file = {"file_name": file_name, "mime_type": mime_type, "file_size": file_size}
+    message["animation"] = _file(
+        file_id, file_unique_id, width=width, height=height, duration=duration, **file
     )
-    message["animation"] = {
-        "file_id": file_id,
-        "file_unique_id": file_unique_id,
-        "width": width,
-        "height": height,
-        "duration": duration,
-        "file_name": file_name,
-        "mime_type": mime_type,
-        "file_size": file_size,
-    }
-    message["document"] = {
-        "file_id": file_id,
-        "file_unique_id": file_unique_id,
-        "file_name": file_name,
-        "mime_type": mime_type,
-        "file_size": file_size,
-    }
+    message["document"] = _file(file_id, file_unique_id, **file)
     return _update("message", message, update_id)
 
 
@@ -798,30 +665,13 @@ def video_note(
     length: int = 240,
     duration: int = 6,
     file_size: int = 210_000,
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A round video message."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
+    message, update_id = _message(common)
+    message["video_note"] = _file(
+        file_id, file_unique_id, length=length, duration=duration, file_size=file_size
     )
-    message["video_note"] = {
-        "file_id": file_id,
-        "file_unique_id": file_unique_id,
-        "length": length,
-        "duration": duration,
-        "file_size": file_size,
-    }
     return _update("message", message, update_id)
 
 
@@ -851,23 +701,10 @@ def poll(
     options: Sequence[str] = ("Ah", "La", "Ma3reftch"),
     *,
     poll_id: str = "5775019405216890881",
-    update_id: Optional[int] = None,
-    message_id: int = 1,
-    user_id: int = USER_ID,
-    chat_id: Optional[int] = None,
-    first_name: str = FIRST_NAME,
-    language_code: Optional[str] = LANGUAGE,
-    date: Optional[int] = None,
+    **common: Any,
 ) -> JSON:
     """A message carrying a poll a citizen created (the bot gets it as a `message`)."""
-    message = _message(
-        message_id=message_id,
-        user_id=user_id,
-        chat_id=chat_id,
-        first_name=first_name,
-        language_code=language_code,
-        date=date,
-    )
+    message, update_id = _message(common)
     message["poll"] = _poll_object(poll_id, question, options, is_closed=False, votes=())
     return _update("message", message, update_id)
 

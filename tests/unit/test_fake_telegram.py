@@ -192,7 +192,7 @@ async def test_callback_data_over_64_bytes_is_rejected(bot: Bot, data: str) -> N
 
 async def test_callback_data_of_64_bytes_and_url_buttons_are_accepted(bot: Bot) -> None:
     await bot.send_message(CHAT, "Menu", reply_markup=keyboard("é" * 32))
-    url_button = InlineKeyboardButton("Site", url="https://tiznit.ma")
+    url_button = InlineKeyboardButton("Site", url="https://benguerir.ma")
     await bot.send_message(CHAT, "Lien", reply_markup=InlineKeyboardMarkup([[url_button]]))
 
 
@@ -541,12 +541,12 @@ BUILDER_CASES: list[tuple[str, Callable[[], dict[str, Any]], Callable[[Update], 
         ("Wathiqa", [90, 320, 1280]),
     ),
     ("document", U.document, lambda u: u.message.document.mime_type, "application/pdf"),
-    ("location", U.location, lambda u: round(u.message.location.latitude, 2), 29.7),
+    ("location", U.location, lambda u: round(u.message.location.latitude, 2), 32.24),
     (
         "venue",
         U.venue,
         lambda u: (u.message.venue.title, u.message.location is not None),
-        ("Commune de Tiznit", True),
+        ("Commune de Benguérir", True),
     ),
     ("contact", U.contact, lambda u: u.message.contact.user_id == u.effective_user.id, True),
     (
@@ -602,7 +602,7 @@ BUILDER_CASES: list[tuple[str, Callable[[], dict[str, Any]], Callable[[Update], 
         "channel_post",
         U.channel_post,
         lambda u: (u.effective_chat.type, u.effective_user, u.channel_post.sender_chat.username),
-        ("channel", None, "commune_tiznit"),
+        ("channel", None, "commune_benguerir"),
     ),
     (
         "my_chat_member",
