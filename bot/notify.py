@@ -48,12 +48,16 @@ class Notifier:
         self.on_outbox = on_outbox
         self.clock = clock
 
-    def send(self, channel: str, user_id: str, reply: Reply, language: str) -> Notice:
-        """Queue `reply` for the citizen (blocking: call it off the event loop)."""
+    def send(
+        self, channel: str, user_id: str, reply: Reply, language: str,
+        author: Optional[str] = None,
+    ) -> Notice:
+        """Queue `reply` for the citizen (blocking: call it off the event loop). `author`: the
+        agent who wrote it, for the transcript; None when the commune's system speaks."""
         transport = self.transports.get(channel)
         sender_id = make_sender_id(channel, user_id)
         if transport is None:
-            write_log(self.database, [LogEntry(sender_id, channel, "out", reply.text, language=language)])
+            write_log(self.database, [LogEntry(sender_id, channel, "out", reply.text, language=language, author=author)])
             return Notice(0, "no_channel")
         with self.database.session() as session:
             contact = session.execute(
@@ -74,7 +78,7 @@ class Notifier:
                 OutboxMessage(channel=channel, user_id=user_id, request=request)
                 for request in requests
             )
-        write_log(self.database, [LogEntry(sender_id, channel, "out", reply.text, language=language)])
+        write_log(self.database, [LogEntry(sender_id, channel, "out", reply.text, language=language, author=author)])
         self.on_outbox()
         return Notice(len(requests))
 

@@ -100,6 +100,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def hash_password(password: str) -> str:
+    """The stored form of a password (argon2id): for a reset as for a new account."""
+    return _hasher.hash(password)
+
+
 def create_account(
     database: Database, username: str, password: str, role: str = "agent",
     display_name: Optional[str] = None, language: str = "fr",
@@ -110,7 +115,7 @@ def create_account(
         raise ValueError("the password must have at least 8 characters")
     with database.session() as session:
         account = ConsoleAccount(
-            username=username.strip().lower(), password_hash=_hasher.hash(password), role=role,
+            username=username.strip().lower(), password_hash=hash_password(password), role=role,
             display_name=display_name or username, language=language,
         )
         session.add(account)

@@ -22,6 +22,8 @@ class LogEntry:
     confidence: Optional[float] = None
     language: Optional[str] = None
     is_fallback: bool = False
+    # An agent's username for a message an agent wrote (handoff); None for the assistant.
+    author: Optional[str] = None
 
 
 def write_log(database: Database, entries: Iterable[LogEntry]) -> None:
@@ -32,6 +34,7 @@ def write_log(database: Database, entries: Iterable[LogEntry]) -> None:
                 sender_id=e.sender_id, channel=e.channel, direction=e.direction,
                 text=(e.text or "")[:MAX_LOGGED_TEXT], intent=e.intent,
                 confidence=e.confidence, language=e.language, is_fallback=e.is_fallback,
+                author=e.author,
             )
             for e in entries
         )

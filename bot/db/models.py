@@ -359,6 +359,8 @@ class HandoffRequest(Base):
     status: Mapped[str] = Column(String(16), default="waiting", nullable=False)
     agent: Mapped[Optional[str]] = Column(String(64))
     created_at: Mapped[dt.datetime] = Column(DateTime, default=utcnow, nullable=False)
+    # When the agent took it (the queue lists active conversations in that order).
+    taken_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
     closed_at: Mapped[Optional[dt.datetime]] = Column(DateTime)
 
 
@@ -375,4 +377,6 @@ class ConversationLog(Base):
     confidence: Mapped[Optional[float]] = Column(Float)
     language: Mapped[Optional[str]] = Column(String(8))
     is_fallback: Mapped[bool] = Column(Boolean, default=False, nullable=False)
+    # Who wrote an outgoing message: an agent's username; None for the assistant.
+    author: Mapped[Optional[str]] = Column(String(64))
     created_at: Mapped[dt.datetime] = Column(DateTime, default=utcnow, nullable=False, index=True)
