@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.appkeys import BROADCASTS, DATABASE
 from bot.broadcast.audience import AudienceError, validate_audience
-from bot.broadcast.engine import BroadcastError, validate_text
+from bot.broadcast.engine import BroadcastError, validate_template, validate_text
 from bot.db.access import token_owner
 
 TOKEN_NAME = "api_token_name"
@@ -48,17 +48,6 @@ def _parse_time(value: Any) -> dt.datetime:
     return parsed
 
 
-def _template(value: Any) -> Any:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        raise BroadcastError("template must be {\"name\", \"language\", \"parameters\"}")
-    params = value.get("parameters") or []
-    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-        raise BroadcastError("template.parameters must be a list of strings")
-    return {"name": value["name"], "language": str(value.get("language") or "fr"), "parameters": params}
-
-
 async def create_broadcast(request: web.Request) -> web.Response:
     try:
         body = await request.json()
@@ -70,7 +59,7 @@ async def create_broadcast(request: web.Request) -> web.Response:
         text = validate_text(body.get("text"))
         audience = validate_audience(body.get("audience"))
         scheduled_at = _parse_time(body["scheduled_at"]) if body.get("scheduled_at") else None
-        template = _template(body.get("template"))
+        template = validate_template(body.get("template"))
     except (BroadcastError, AudienceError) as error:
         return _error(400, str(error))
     engine = request.config_dict[BROADCASTS]

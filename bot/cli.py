@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -116,6 +117,55 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_subscribers(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when every line was imported, 1 when some were skipped, 2 when the file could
+    not be read at all — so a script knows whether to look at the report."""
+    from bot.broadcast.importer import count_lines, import_subscribers
+    from bot.broadcast.subscriber_csv import CsvFormatError
+    from bot.db.migrate import prepare
+    from bot.db.session import Database
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    database = Database(settings.database_url)
+    prepare(database)  # the districts a line names must exist: a new install is seeded
+    with _progress_bar(count_lines(path)) as advance:
+        try:
+            report = import_subscribers(database, settings.commune_slug, path, progress=advance)
+        except (CsvFormatError, UnicodeDecodeError, LookupError) as error:
+            print(f"{path}: {error}", file=sys.stderr)
+            return 2
+    for error in report.errors:
+        print(f"line {error.line}: {error.reason} — skipped", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.errors else 0
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator[Callable[[int], None]]:
+    """tqdm's bar on a terminal when it is installed (it comes with Rasa); else a line every
+    1,000 rows, so a long import still shows it is moving."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is not None:
+        with tqdm(total=total, unit="row", disable=None, file=sys.stderr) as bar:
+            yield bar.update
+        return
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        before, done = done, done + count
+        if done // 1000 > before // 1000:
+            print(f"{done:,}/{total:,} rows", file=sys.stderr)
+
+    yield advance
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sawt",
@@ -147,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("token", cmd_token, "API tokens for /api/v1: `sawt token create NAME` prints a new one")
     p.add_argument("action", choices=["create"], help="create a token (it is shown only once)")
     p.add_argument("name", help="who or what the token is for, e.g. the integration's name")
+    p = add("subscribers", cmd_subscribers,
+            "subscribers: `sawt subscribers import FILE.csv` (channel,user_id,language,district,"
+            "topics; the same channel and user_id update the row)")
+    p.add_argument("action", choices=["import"], help="import or update subscribers from a CSV file")
+    p.add_argument("file", help="CSV file; topics separated by ; or |, empty = every topic")
     p = add("ask", cmd_ask, "one turn through the real assistant, printed")
     p.add_argument("text", help="what the citizen says")
     p.add_argument("--sender", default="cli", help="conversation id (default: cli)")

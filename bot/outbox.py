@@ -6,8 +6,9 @@ eligible, so a reply split in three parts, or held back by a 429, never arrives 
 Platform rate limits are respected with one `aiolimiter` bucket per channel; 429s and 5xx are
 retried at the time the platform asks (or with exponential backoff), permanent failures are
 recorded with their code, and a blocked citizen is unsubscribed. A crash between claim and
-result leaves the row `sending`; after `stale_after` seconds it is pending again, so a
-delivery in flight at the crash may go twice — the only duplicates possible.
+result leaves the row `sending`; after `stale_after` seconds a reply is pending again (so a
+reply in flight at the crash may go twice — the only duplicates possible), while a broadcast
+delivery is recorded failed instead: an announcement reaches a citizen at most once.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ STATUS_RETRY_DELAYS = (1.0, 4.0, 15.0)
 # WhatsApp's code for "more than 24 hours since the citizen last wrote", reused for rows the
 # outbox itself holds back for that reason.
 WINDOW_CLOSED = 131047
+INTERRUPTED = "interrupted while sending (crash or restart): not sent again, so nobody gets it twice"
 DELIVERY_ORDER = {"pending": 0, "sending": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
@@ -57,7 +59,11 @@ class Outbox:
         self.metrics = metrics
         self.transports = transports
         self.limiters = {channel: AsyncLimiter(rate, 1) for channel, rate in rates.items()}
-        self.batch_size = batch_size
+        # A pass must finish well before its rows count as stale, or a slow cap (a few
+        # messages per second) would see rows still waiting for the limiter released and sent
+        # a second time.
+        slowest = min(rates.values(), default=float(batch_size))
+        self.batch_size = max(1, min(batch_size, int(slowest * stale_after / 2)))
         self.poll_seconds = poll_seconds
         self.stale_after = stale_after
         self.clock = clock
@@ -105,12 +111,22 @@ class Outbox:
         return len(claimed)
 
     def _release_stale(self) -> None:
-        limit = self.clock() - dt.timedelta(seconds=self.stale_after)
+        """Rows a crash left `sending` may or may not have reached the platform. A reply is
+        tried again (the citizen asked: better twice than never); a broadcast delivery is
+        recorded failed, since an announcement must reach each citizen at most once."""
+        now = self.clock()
+        limit = now - dt.timedelta(seconds=self.stale_after)
+        stale = and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < limit)
         with self.database.session() as session:
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < limit)
+                .where(stale, OutboxMessage.broadcast_id.is_(None))
                 .values(status="pending")
+            )
+            session.execute(
+                update(OutboxMessage)
+                .where(stale, OutboxMessage.broadcast_id.is_not(None))
+                .values(status="failed", status_at=now, error=INTERRUPTED)
             )
 
     def _claim(self) -> tuple[list[tuple[int, str, dict[str, Any]]], dict[str, int]]:

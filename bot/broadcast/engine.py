@@ -5,19 +5,23 @@ batches; the unique key (broadcast, channel, user) makes a retried or concurrent
 harmless. Sending is the outbox's job (caps, backoff, at-most-once claims). WhatsApp
 recipients outside the 24-hour customer-service window get the broadcast's approved
 template, or are counted as skipped when it has none (any platform with a
-`service_window` is treated alike).
+`service_window` is treated alike). `estimate` applies the same rule before a broadcast is
+created, so the console's confirmation shows what the expansion will do.
 """
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
-from typing import Any, Callable, Mapping, Optional
+import re
+from collections import Counter
+from typing import Any, Callable, Literal, Mapping, Optional
 
 from sqlalchemy import func, select, update
 
 from bot.broadcast.audience import active_subscribers, matches_topics
 from bot.channels.base import Reply
+from bot.channels.text import utf16_length
 from bot.channels.transport import Transport
 from bot.db.messaging import Broadcast, Contact, OutboxMessage
 from bot.db.models import utcnow
@@ -27,6 +31,15 @@ from bot.i18n import pick
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+TEXT_LIMIT = 4000
+# WhatsApp template names: lower-case letters, digits and underscores; language codes such
+# as "fr", "ar" or "en_US".
+TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2})?")
+
+# How a recipient is reached: their platform is off, the free-form text, the template
+# (outside the service window), or nothing (outside the window, no template).
+Reach = Literal["off", "text", "template", "outside"]
 
 
 class BroadcastError(ValueError):
@@ -39,9 +52,29 @@ def validate_text(text: Any) -> dict[str, str]:
     clean = {k: v.strip() for k, v in text.items() if k in ("fr", "ary", "ary_latn") and isinstance(v, str) and v.strip()}
     if not clean:
         raise BroadcastError("text must have fr, ary or ary_latn")
-    if any(len(v) > 4000 for v in clean.values()):
+    # Measured as Telegram does (UTF-16 units: an emoji counts two): a longer text would be
+    # split in several messages, and a broadcast sends one message per recipient.
+    if any(utf16_length(v) > TEXT_LIMIT for v in clean.values()):
         raise BroadcastError("each text must be at most 4,000 characters")
     return clean
+
+
+def validate_template(value: Any) -> Optional[dict[str, Any]]:
+    """`{"name", "language", "parameters"}` of an approved WhatsApp template, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise BroadcastError("template must be {\"name\", \"language\", \"parameters\"}")
+    name = value["name"].strip()
+    if not TEMPLATE_NAME.fullmatch(name):
+        raise BroadcastError("template.name: lower-case letters, digits and underscores only")
+    language = str(value.get("language") or "fr").strip()
+    if not TEMPLATE_LANGUAGE.fullmatch(language):
+        raise BroadcastError("template.language must be a code such as fr, ar or en_US")
+    params = value.get("parameters") or []
+    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+        raise BroadcastError("template.parameters must be a list of strings")
+    return {"name": name, "language": language, "parameters": params}
 
 
 class BroadcastEngine:
@@ -81,6 +114,42 @@ class BroadcastEngine:
             broadcast_id = int(broadcast.id)
         self._wake.set()
         return broadcast_id
+
+    def cancel(self, broadcast_id: int) -> bool:
+        """Cancel a broadcast that has not started; False once its expansion has begun (a
+        conditional update, so it never races the expansion into a half-sent state)."""
+        with self.database.session() as session:
+            return bool(session.execute(
+                update(Broadcast)
+                .where(Broadcast.id == broadcast_id, Broadcast.status == "scheduled")
+                .values(status="cancelled")
+            ).rowcount)
+
+    def estimate(self, audience: Mapping[str, Any], with_template: bool) -> dict[str, Any]:
+        """What a broadcast to `audience` would do now, by the expansion's own rule:
+        `{"total", "by_channel", "by_language", "reach": {"text", "template", "outside",
+        "off"}}` — "outside" are skipped for want of a template, "off" because their
+        platform is not configured."""
+        by_channel: Counter[str] = Counter()
+        by_language: Counter[str] = Counter()
+        reach: Counter[str] = Counter({"text": 0, "template": 0, "outside": 0, "off": 0})
+        with self.database.session() as session:
+            windows = self._last_inbound(session)
+            for subscriber in session.execute(active_subscribers(session, audience)).scalars():
+                if not matches_topics(subscriber, audience):
+                    continue
+                by_channel[subscriber.channel] += 1
+                by_language[subscriber.language] += 1
+                how = self._reach(subscriber.channel, subscriber.user_id, windows)
+                if how == "outside" and with_template:
+                    how = "template"
+                reach[how] += 1
+        return {
+            "total": sum(by_channel.values()),
+            "by_channel": dict(by_channel),
+            "by_language": dict(by_language),
+            "reach": dict(reach),
+        }
 
     # ---- running ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -184,17 +253,26 @@ class BroadcastEngine:
         language: str,
         windows: Mapping[tuple[str, str], dt.datetime],
     ) -> Optional[dict[str, Any]]:
+        how = self._reach(channel, user_id, windows)
+        if how == "off":
+            return None
+        transport = self.transports[channel]
+        if how == "outside":
+            return transport.template(user_id, broadcast.template) if broadcast.template else None
+        requests = transport.render(user_id, Reply(text=pick(broadcast.text, language)), language)
+        return requests[0] if requests else None
+
+    def _reach(
+        self, channel: str, user_id: str, windows: Mapping[tuple[str, str], dt.datetime]
+    ) -> Reach:
         transport = self.transports.get(channel)
         if transport is None:
-            return None
+            return "off"
         if transport.service_window is not None:
             last = windows.get((channel, user_id))
             if last is None or self.clock() - last > transport.service_window:
-                if not broadcast.template:
-                    return None
-                return transport.template(user_id, broadcast.template)
-        requests = transport.render(user_id, Reply(text=pick(broadcast.text, language)), language)
-        return requests[0] if requests else None
+                return "outside"
+        return "text"
 
     def finish_completed(self) -> None:
         with self.database.session() as session:
