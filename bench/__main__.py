@@ -123,8 +123,11 @@ async def run(model: Path) -> int:
             rest_p50 = await measure_turns(settings, model, base)
             line("resident memory, gateway", f"{rss_mb(gateway.pid):.0f} MB")
             line("resident memory, action server", f"{rss_mb(actions.pid):.0f} MB")
-            await measure_channels(fake, settings.database_url, settings.telegram_rate, rest_p50, line)
-            line("peak resident memory, gateway (after channels)", f"{rss_mb(gateway.pid, 'VmHWM'):.0f} MB")
+            await measure_channels(
+                fake, settings.database_url, settings.telegram_rate, rest_p50, line
+            )
+            peak = rss_mb(gateway.pid, "VmHWM")
+            line("peak resident memory, gateway (after channels)", f"{peak:.0f} MB")
         finally:
             for process in (gateway, actions):
                 process.terminate()

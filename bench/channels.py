@@ -1,4 +1,4 @@
-"""Telegram through a real gateway process and the local fake Bot API: acknowledgement, reply, drain.
+"""Telegram through a real gateway and the local fake Bot API: acknowledgement, reply, drain.
 
 The fake (`tests.fakes.telegram.FakeTelegram`) runs in the bench's own event loop; the gateway
 is started with `TELEGRAM_API_BASE` pointing at it and registers its webhook there, so every
@@ -32,12 +32,14 @@ WEBHOOK_SECRET = "bench-secret"
 CITIZENS = 50
 MESSAGES_EACH = 4
 WARM_UP = (5, 2)  # citizens, messages each
+ALONE_MESSAGES = 10  # one citizen: the acknowledgement and reply with the gateway otherwise idle
 DRAIN_ROWS = 600
 TURN_TIMEOUT = 120.0
 PHASE_TIMEOUT = 900.0
 SEND_METHODS = ("sendmessage", "sendphoto")
 # Chat ids: one range per phase, so no phase sees another's replies.
 WARM_UP_CHATS = 810_000_001
+ALONE_CHAT = 815_000_001
 LOAD_CHATS = 820_000_001
 DRAIN_CHATS = 830_000_001
 
@@ -57,7 +59,11 @@ async def wait_for_webhook(fake: FakeTelegram, timeout: float = 120.0, quiet: fl
     the bench's loop may then be busy for a while (the in-process model) without making the
     gateway's start-up calls time out."""
     deadline = time.monotonic() + timeout
-    while fake.webhook is None or time.monotonic() - (fake.calls[-1].at if fake.calls else 0) < quiet:
+    def registering() -> bool:
+        last_call = fake.calls[-1].at if fake.calls else 0.0
+        return fake.webhook is None or time.monotonic() - last_call < quiet
+
+    while registering():
         if time.monotonic() > deadline:
             raise TimeoutError(f"the gateway did not register its webhook within {timeout:.0f} s")
         await asyncio.sleep(0.1)
@@ -82,7 +88,10 @@ class ReplyWatch:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> "ReplyWatch":
-        self._tasks = [asyncio.create_task(self._read_calls()), asyncio.create_task(self._poll_outbox())]
+        self._tasks = [
+            asyncio.create_task(self._read_calls()),
+            asyncio.create_task(self._poll_outbox()),
+        ]
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -144,8 +153,9 @@ class ReplyWatch:
 
 async def conversations(
     fake: FakeTelegram, watch: ReplyWatch, citizens: int, messages_each: int, first_chat: int
-) -> tuple[list[float], list[float]]:
-    """`citizens` concurrent chats of `messages_each` messages; ack and reply latencies (s)."""
+) -> tuple[list[float], list[float], float]:
+    """`citizens` concurrent chats of `messages_each` messages; ack and reply latencies and
+    wall time (s)."""
     acks: list[float] = []
     replies: list[float] = []
 
@@ -170,10 +180,11 @@ async def conversations(
                     + fake.describe_calls()
                 ) from None
 
+    started = time.monotonic()
     await asyncio.wait_for(
         asyncio.gather(*(citizen(first_chat + n) for n in range(citizens))), PHASE_TIMEOUT
     )
-    return acks, replies
+    return acks, replies, time.monotonic() - started
 
 
 def _insert_pending(database: Database, chats: list[int]) -> None:
@@ -236,7 +247,22 @@ async def measure_channels(
     try:
         async with ReplyWatch(fake, database) as watch:
             await conversations(fake, watch, *WARM_UP, WARM_UP_CHATS)
-            acks, replies = await conversations(fake, watch, CITIZENS, MESSAGES_EACH, LOAD_CHATS)
+            alone_acks, alone_replies, _ = await conversations(
+                fake, watch, 1, ALONE_MESSAGES, ALONE_CHAT
+            )
+            acks, replies, wall = await conversations(
+                fake, watch, CITIZENS, MESSAGES_EACH, LOAD_CHATS
+            )
+        a1, e1 = summary(alone_acks), summary(alone_replies)
+        line(
+            "telegram webhook ack, 1 citizen, p50/p95",
+            f"{a1['p50']*1000:.1f} / {a1['p95']*1000:.1f} ms",
+        )
+        line(
+            "telegram reply end to end, 1 citizen, p50/p95",
+            f"{e1['p50']*1000:.0f} / {e1['p95']*1000:.0f} ms",
+        )
+        line("telegram reply p50 / REST turn p50 (1 citizen)", f"{e1['p50']/rest_p50[1]:.2f}x")
         a, e = summary(acks), summary(replies)
         line(
             f"telegram webhook ack, {CITIZENS} citizens, p50/p95/p99",
@@ -253,6 +279,7 @@ async def measure_channels(
             f"telegram reply p50 / REST turn p50 ({basis} citizen(s))",
             f"{e['p50']/rest_p50[basis]:.2f}x",
         )
+        line(f"messages/s through telegram at {CITIZENS} citizens", f"{len(replies)/wall:.1f}")
 
         sent, failed = await drain(fake, database, DRAIN_ROWS, cap)
         rate = (len(sent) - 1) / (sent[-1] - sent[0])

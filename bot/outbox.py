@@ -58,7 +58,9 @@ class Outbox:
         self.database = database
         self.metrics = metrics
         self.transports = transports
-        self.limiters = {channel: AsyncLimiter(rate, 1) for channel, rate in rates.items()}
+        # One send every 1/rate seconds: `AsyncLimiter(rate, 1)` would let a whole second's
+        # worth go at once after an idle spell (60 in the first second at a cap of 30/s).
+        self.limiters = {channel: AsyncLimiter(1, 1 / rate) for channel, rate in rates.items()}
         # A pass must finish well before its rows count as stale, or a slow cap (a few
         # messages per second) would see rows still waiting for the limiter released and sent
         # a second time.
@@ -207,7 +209,7 @@ class Outbox:
         if transport is None:
             result = SendResult(ok=False, permanent=True, error=f"channel {channel} is off")
         else:
-            async with self.limiters.get(channel) or AsyncLimiter(30, 1):
+            async with self.limiters.get(channel) or AsyncLimiter(1, 1 / 30):
                 try:
                     result = await transport.send(request)
                 except Exception as error:  # a bug in a client must not lose the row
