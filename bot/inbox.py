@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
@@ -73,11 +74,16 @@ class Inbox:
         self.ready = ready
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._closing = False
+        # Webhook acknowledgements wait for their INSERT only, never for a free thread behind
+        # the processing work (turns, logs, outbox) that shares the default executor.
+        self._accept_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="inbox-accept")
 
     # ---- storing ---------------------------------------------------------------------------
     async def accept(self, inbound: Inbound) -> bool:
         """Store the message; False when the platform already delivered it (a retry)."""
-        stored = await self._db(self._store, inbound)
+        stored = await asyncio.get_running_loop().run_in_executor(
+            self._accept_pool, self._store, inbound
+        )
         if stored:
             self.schedule(inbound.channel, inbound.user_id)
         return stored
@@ -306,4 +312,5 @@ class Inbox:
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        self._accept_pool.shutdown(wait=False)
 
