@@ -3,16 +3,25 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from bot.appkeys import BROADCASTS, DATABASE
+from bot.appkeys import BROADCASTS, DATABASE, SETTINGS
 from bot.broadcast.audience import AudienceError, validate_audience
 from bot.broadcast.engine import BroadcastError, validate_template, validate_text
 from bot.db.access import token_owner
+from bot.db.console import audit
+from bot.db.content import list_districts
+from bot.db.models import SUBSCRIPTION_TOPICS
+from bot.i18n import LANGUAGES
+from bot.identity import PLATFORM_CHANNELS
 
 TOKEN_NAME = "api_token_name"
+# A broadcast id as the database stores it: ASCII digits within a signed 64-bit integer
+# (`int()` alone also takes "0_1", Arabic-Indic digits, and numbers SQLite cannot bind).
+BROADCAST_ID = re.compile(r"[0-9]{1,18}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,6 +57,22 @@ def _parse_time(value: Any) -> dt.datetime:
     return parsed
 
 
+def _check_choices(audience: dict[str, list[str]], districts: list[str]) -> None:
+    """Refuse a value that is not a choice, as the console's form does: a typo ("Telegram",
+    "medina ") would otherwise silently send the broadcast to nobody."""
+    allowed = {
+        "channels": PLATFORM_CHANNELS, "languages": LANGUAGES,
+        "districts": districts, "topics": SUBSCRIPTION_TOPICS,
+    }
+    for key, values in audience.items():
+        unknown = [v for v in values if v not in allowed[key]]
+        if unknown:
+            raise AudienceError(
+                f"audience.{key}: unknown {', '.join(unknown)} "
+                f"(one of: {', '.join(allowed[key])})"
+            )
+
+
 async def create_broadcast(request: web.Request) -> web.Response:
     try:
         body = await request.json()
@@ -62,18 +87,32 @@ async def create_broadcast(request: web.Request) -> web.Response:
         template = validate_template(body.get("template"))
     except (BroadcastError, AudienceError) as error:
         return _error(400, str(error))
+    loop = asyncio.get_running_loop()
+    districts = await loop.run_in_executor(
+        None, list_districts, request.config_dict[DATABASE],
+        request.config_dict[SETTINGS].commune_slug,
+    ) if audience.get("districts") else []
+    try:
+        _check_choices(audience, [district.slug for district in districts])
+    except AudienceError as error:
+        return _error(400, str(error))
     engine = request.config_dict[BROADCASTS]
-    broadcast_id = await asyncio.get_running_loop().run_in_executor(
+    broadcast_id = await loop.run_in_executor(
         None, lambda: engine.create(text, audience, template, scheduled_at, request[TOKEN_NAME])
+    )
+    # In the console's audit log too, beside the agents' own broadcasts.
+    await loop.run_in_executor(
+        None, audit, request.config_dict[DATABASE], f"api:{request[TOKEN_NAME]}"[:64],
+        "broadcast_create", "broadcast", str(broadcast_id),
+        {"audience": audience, "scheduled_at": scheduled_at.isoformat() if scheduled_at else None},
     )
     return web.json_response({"id": broadcast_id}, status=201)
 
 
 async def broadcast_status(request: web.Request) -> web.Response:
-    try:
-        broadcast_id = int(request.match_info["id"])
-    except ValueError:
+    if not BROADCAST_ID.fullmatch(request.match_info["id"]):
         return _error(404, "no such broadcast")
+    broadcast_id = int(request.match_info["id"])
     engine = request.config_dict[BROADCASTS]
     progress = await asyncio.get_running_loop().run_in_executor(None, engine.progress, broadcast_id)
     if progress is None:
