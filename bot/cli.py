@@ -111,13 +111,21 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.db.access import create_token
+    from bot.db.access import create_token, revoke_tokens
     from bot.db.migrate import upgrade
     from bot.db.session import Database
 
     database = Database(settings.database_url)
     upgrade(database)
-    print(create_token(database, args.name))
+    if args.action == "revoke":
+        count = revoke_tokens(database, args.name)
+        print(f"{count} token(s) named {args.name!r} revoked")
+        return 0 if count else 1
+    try:
+        print(create_token(database, args.name))
+    except ValueError as error:
+        print(f"sawt token create: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -198,8 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["upgrade"], help="upgrade the schema")
     p.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
     add("lookups", cmd_lookups, "regenerate the NLU lookup tables from the database")
-    p = add("token", cmd_token, "API tokens for /api/v1: `sawt token create NAME` prints a new one")
-    p.add_argument("action", choices=["create"], help="create a token (it is shown only once)")
+    p = add("token", cmd_token, "API tokens for /api/v1: `sawt token create NAME` prints a new one; "
+            "`sawt token revoke NAME` revokes every token of that name")
+    p.add_argument("action", choices=["create", "revoke"],
+                   help="create a token (it is shown only once), or revoke tokens by name")
     p.add_argument("name", help="who or what the token is for, e.g. the integration's name")
     p = add("subscribers", cmd_subscribers,
             "subscribers: `sawt subscribers import FILE.csv` (channel,user_id,language,district,"

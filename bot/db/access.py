@@ -33,7 +33,13 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+MAX_NAME = 64
+
+
 def create_token(database: Database, name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise ValueError(f"a token's name must have 1 to {MAX_NAME} characters")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with database.session() as session:
         session.add(ApiToken(name=name, digest=_digest(token)))
@@ -52,3 +58,14 @@ def token_owner(database: Database, token: str) -> Optional[str]:
             return None
         row.last_used_at = utcnow()
         return row.name
+
+
+def revoke_tokens(database: Database, name: str) -> int:
+    """Revoke every live token of that name (a leaked or retired integration); returns how many."""
+    with database.session() as session:
+        rows = session.execute(
+            select(ApiToken).where(ApiToken.name == name.strip(), ApiToken.revoked_at.is_(None))
+        ).scalars().all()
+        for row in rows:
+            row.revoked_at = utcnow()
+        return len(rows)

@@ -18,7 +18,6 @@ from bot.appkeys import BROADCASTS
 from bot.db.access import ApiToken, create_token
 from bot.db.citizens import subscribe, unsubscribe
 from bot.db.messaging import Broadcast, OutboxMessage
-from bot.db.models import utcnow
 from bot.db.session import Database
 from bot.settings import PROJECT_ROOT
 from tests.conftest import free_port, make_settings, platform_settings, start_platform_gateway
@@ -78,14 +77,6 @@ def outbox_rows(database: Database, broadcast_id: int) -> list[OutboxMessage]:
         return list(session.execute(
             select(OutboxMessage).where(OutboxMessage.broadcast_id == broadcast_id)
         ).scalars())
-
-
-def revoke(database: Database, token: str) -> None:
-    with database.session() as session:
-        row = session.execute(
-            select(ApiToken).where(ApiToken.digest == hashlib.sha256(token.encode()).hexdigest())
-        ).scalar_one()
-        row.revoked_at = utcnow()
 
 
 async def assert_unauthorized(response: Any) -> None:
@@ -158,7 +149,10 @@ async def test_a_valid_token_is_accepted_and_its_last_use_recorded(console):
 async def test_a_revoked_token_no_longer_works_while_another_one_still_does(console):
     kept, revoked = create_token(console.database, "kept"), create_token(console.database, "old")
     await created_id(console, revoked, {"text": TEXT})
-    revoke(console.database, revoked)
+    result = await asyncio.get_running_loop().run_in_executor(
+        None, run_cli, console.settings.database_url, "token", "revoke", "old"
+    )
+    assert result.returncode == 0 and "1 token(s)" in result.stdout, result.stderr
     await assert_unauthorized(await post_broadcast(console, revoked, {"text": TEXT}))
     await assert_unauthorized(await status_of(console, revoked, 1))
     await created_id(console, kept, {"text": TEXT})
