@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.broadcasts import measure_broadcasts
 from bench.channels import measure_channels, telegram_env, wait_for_webhook
 from bench.turns import rest_turn, run_citizens, summary
 from bot.brain import Brain
@@ -24,9 +25,22 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.supervisor import is_healthy, wait_until
 from bot.training import train
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.whatsapp import FakeWhatsApp
 
 CONCURRENCY = (1, 10, 50)
 TURNS_EACH = {1: 40, 10: 8, 50: 4}
+
+
+def whatsapp_env(fake: FakeWhatsApp) -> dict[str, str]:
+    """What the gateway needs to send through the WhatsApp fake (no webhook is configured:
+    the fake sends no statuses, the broadcasts only need the Graph API side)."""
+    return {
+        "WHATSAPP_TOKEN": fake.token,
+        "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
+        "WHATSAPP_APP_SECRET": fake.app_secret,
+        "WHATSAPP_VERIFY_TOKEN": "bench-verify-token",
+        "WHATSAPP_API_BASE": fake.api_base,
+    }
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
@@ -92,11 +106,12 @@ def main() -> int:
 
 
 async def run(model: Path) -> int:
-    """The fake Telegram, the two processes and every measurement, in one event loop: the fake
-    must answer the gateway (getMe, setWebhook, sendMessage) while the bench waits."""
+    """The fakes (Telegram, WhatsApp), the two processes and every measurement, in one event
+    loop: the fakes must answer the gateway (getMe, setWebhook, sendMessage) while the bench
+    waits."""
     workdir = Path(tempfile.mkdtemp(prefix="sawt-bench-"))
     gateway_port, actions_port = 18300 + os.getpid() % 500, 18900 + os.getpid() % 500
-    async with FakeTelegram() as fake:
+    async with FakeTelegram() as fake, FakeWhatsApp() as whatsapp:
         env = {
             "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
             "SAWT_PORT": str(gateway_port),
@@ -108,7 +123,9 @@ async def run(model: Path) -> int:
         prepare(database)
         database.dispose()
         actions = start(["actions"], env)
-        gateway = start(["gateway"], {**env, **telegram_env(fake, gateway_port)})
+        gateway = start(
+            ["gateway"], {**env, **telegram_env(fake, gateway_port), **whatsapp_env(whatsapp)}
+        )
         base = f"http://127.0.0.1:{gateway_port}"
         try:
             await asyncio.to_thread(
@@ -128,6 +145,12 @@ async def run(model: Path) -> int:
             )
             peak = rss_mb(gateway.pid, "VmHWM")
             line("peak resident memory, gateway (after channels)", f"{peak:.0f} MB")
+            await measure_broadcasts(
+                fake, whatsapp, settings.database_url, base, settings.commune_slug,
+                settings.channel_rates, line,
+            )
+            peak = rss_mb(gateway.pid, "VmHWM")
+            line("peak resident memory, gateway (after broadcasts)", f"{peak:.0f} MB")
         finally:
             for process in (gateway, actions):
                 process.terminate()

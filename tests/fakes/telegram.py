@@ -18,6 +18,7 @@ Deliberate leniencies, so tests can run on plain local HTTP:
 from __future__ import annotations
 
 import asyncio
+import collections
 import html
 import json
 import math
@@ -57,7 +58,8 @@ CHAT_METHODS = frozenset(
     "sendmessage sendphoto sendchataction editmessagetext editmessagereplymarkup "
     "deletemessage".split()
 )
-# Methods that post a new message: what `sent()` records and `rate_limit()` paces.
+# Methods that post a new message: what `sent()` records, `rate_limit()` paces per chat and
+# `global_rate_limit()` caps for the whole bot.
 SEND_METHODS = frozenset({"sendmessage", "sendphoto"})
 CHAT_ACTIONS = frozenset(
     "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
@@ -158,6 +160,12 @@ def bad_request(reason: str) -> ApiError:
     return ApiError(400, f"Bad Request: {reason}")
 
 
+def _too_many_requests(retry_after: int) -> ApiError:
+    return ApiError(
+        429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+    )
+
+
 def _error_body(status: int, description: str, parameters: Optional[JSON] = None) -> JSON:
     body: JSON = {"ok": False, "error_code": status, "description": description}
     if parameters:
@@ -224,6 +232,10 @@ class FakeTelegram:
         self._forgotten: set[ChatId] = set()
         self._per_second: Optional[float] = None
         self._last_send: dict[ChatId, float] = {}
+        self._global_per_second: Optional[float] = None
+        self._recent_sends: collections.deque[float] = collections.deque()
+        # 429s answered because of the bot-wide limit (`global_rate_limit`).
+        self.global_429s = 0
         self._expired_callbacks: set[str] = set()
         self._files: dict[str, _StoredFile] = {}
         self._chats: dict[ChatId, JSON] = {}
@@ -358,6 +370,15 @@ class FakeTelegram:
         """Answer 429 (retry_after >= 1) to sends closer than 1/per_second apart in one chat."""
         self._per_second = per_second
         self._last_send.clear()
+
+    def global_rate_limit(self, per_second: Optional[float]) -> None:
+        """Cap the whole bot (this token), as Telegram does for broadcasts (about 30 messages
+        per second): a send that would make more than `per_second` accepted sends (at least
+        1) in any sliding one-second window answers 429 "Too Many Requests: retry after N",
+        N >= 1 the seconds until the window has room again. Refused sends do not count
+        towards the window; each is counted in `global_429s`. None removes the cap."""
+        self._global_per_second = per_second
+        self._recent_sends.clear()
 
     def expire_callback(self, callback_query_id: str) -> None:
         """Answering this callback query now fails as a too-old one does."""
@@ -579,15 +600,28 @@ class FakeTelegram:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
 
     def _check_rate(self, chat_id: ChatId) -> None:
-        if not self._per_second:
-            return
-        interval = 1.0 / self._per_second
-        last = self._last_send.get(chat_id)
+        """The per-chat pacing (`rate_limit`), then the bot-wide cap (`global_rate_limit`);
+        a send is recorded against either only when both let it through."""
         now = time.monotonic()
-        if last is not None and now - last < interval:
-            wait = max(1, math.ceil(interval - (now - last)))
-            raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
-        self._last_send[chat_id] = now
+        if self._per_second:
+            interval = 1.0 / self._per_second
+            last = self._last_send.get(chat_id)
+            if last is not None and now - last < interval:
+                wait = max(1, math.ceil(interval - (now - last)))
+                raise _too_many_requests(wait)
+        if self._global_per_second:
+            recent = self._recent_sends
+            while recent and now - recent[0] >= 1.0:
+                recent.popleft()
+            allowed = max(1, math.floor(self._global_per_second))
+            if len(recent) >= allowed:
+                self.global_429s += 1
+                # Room again once the oldest send that fills the window is a second old.
+                wait = max(1, math.ceil(recent[len(recent) - allowed] + 1.0 - now))
+                raise _too_many_requests(wait)
+            recent.append(now)
+        if self._per_second:
+            self._last_send[chat_id] = now
 
     def _check_text(self, params: JSON) -> str:
         text = params.get("text")

@@ -17,12 +17,18 @@ older transcriptions of its table give 401 for 0/190, 403 for 10/368/131005/1310
 131000/131016/131057, 503 for 2 and 400 for the rest (one transcription says 429 for the
 throughput codes, another 400): the fake uses 400 there, and `fail_next(http_status=…)`
 overrides any of them.
+
+Throughput: `throughput_limit(per_second)` caps the phone number as Meta does (80 messages
+per second by default): a send beyond it in any sliding one-second window is refused with
+130429 "Rate limit hit" (HTTP 400, as above) and counted in `throttled`.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
+import math
 import re
 import secrets
 import time
@@ -265,6 +271,7 @@ class SentMessage:
     wa_id: str
     body: Payload
     error_code: Optional[int] = None
+    at: float = field(default_factory=time.monotonic)  # when it was accepted
 
     @property
     def type(self) -> str:
@@ -302,6 +309,7 @@ class Call:
     status: int
     request: Any
     response: Any
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
@@ -367,6 +375,10 @@ class FakeWhatsApp:
 
         self._media: dict[str, _Media] = {}
         self._last_inbound: dict[str, float] = {}
+        self._throughput: Optional[float] = None
+        self._recent_sends: collections.deque[float] = collections.deque()
+        # Sends refused with 130429 by `throughput_limit`.
+        self.throttled = 0
         self._failures: list[_Failure] = []
         self._statuses: asyncio.Queue[Payload] = asyncio.Queue()
         self._worker: Optional[asyncio.Task[None]] = None
@@ -449,6 +461,15 @@ class FakeWhatsApp:
         self._failures.append(
             _Failure(code, http_status, times, recipient, details, subcode, asynchronous)
         )
+
+    def throughput_limit(self, per_second: Optional[float]) -> None:
+        """Cap this phone number's throughput: a send that would make more than `per_second`
+        accepted messages (at least 1) in any sliding one-second window is refused with
+        130429 "Rate limit hit" and counted in `throttled`. Refused sends do not count
+        towards the window; read receipts are not messages and are never refused. None
+        removes the cap."""
+        self._throughput = per_second
+        self._recent_sends.clear()
 
     def fail_with_status(self, status: int = 503, *, times: int = 1) -> None:
         """The next `times` sends get a bare HTTP `status` (no Graph body), like a front-end
@@ -678,6 +699,7 @@ class FakeWhatsApp:
             raise GraphError(status, error)
 
         self._validate(body)
+        self._check_throughput()
         async_error: Optional[Payload] = None
         if failure is not None and failure.code is not None:
             title, details, _ = ERRORS.get(failure.code, ("Unknown error", "", 400))
@@ -765,6 +787,18 @@ class FakeWhatsApp:
         with upload.file:
             self.add_media(media_id, upload.file.read(), mime_type)
         return web.json_response({"id": media_id})
+
+    def _check_throughput(self) -> None:
+        if not self._throughput:
+            return
+        now = time.monotonic()
+        recent = self._recent_sends
+        while recent and now - recent[0] >= 1.0:
+            recent.popleft()
+        if len(recent) >= max(1, math.floor(self._throughput)):
+            self.throttled += 1
+            raise GraphError.of(130429)
+        recent.append(now)
 
     def _take_failure(self, wa_id: str) -> Optional[_Failure]:
         for failure in self._failures:

@@ -325,6 +325,48 @@ async def test_rate_limit_paces_each_chat(fake: FakeTelegram, bot: Bot) -> None:
     await bot.send_message(1, "c")
 
 
+async def test_global_rate_limit_caps_the_whole_bot_in_a_sliding_second(
+    fake: FakeTelegram, bot: Bot, http: aiohttp.ClientSession
+) -> None:
+    fake.global_rate_limit(3)
+    for chat in (1, 2, 3):  # one chat each: only the bot-wide cap can refuse
+        await bot.send_message(chat, "a")
+    with pytest.raises(RetryAfter) as caught:
+        await bot.send_message(4, "over the cap")
+    assert seconds(caught.value.retry_after) == 1
+    async with http.post(
+        f"{fake.api_base}{fake.token}/sendPhoto", json={"chat_id": 5, "photo": "https://x/y.jpg"}
+    ) as resp:
+        assert resp.status == 429
+        assert await resp.json() == {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        }
+    await bot.send_chat_action(6, "typing")  # not a message: never capped
+    assert fake.global_429s == 2
+    await asyncio.sleep(1.05)  # the window slid past the first three sends
+    await bot.send_message(4, "room again")
+    fake.global_rate_limit(None)
+    for chat in range(10, 20):
+        await bot.send_message(chat, "uncapped")
+    assert len(fake.sent()) == 3 + 1 + 10 and fake.global_429s == 2
+
+
+async def test_global_rate_limit_and_per_chat_pacing_combine(fake: FakeTelegram, bot: Bot) -> None:
+    fake.rate_limit(1.0)
+    fake.global_rate_limit(2)
+    await bot.send_message(1, "a")
+    with pytest.raises(RetryAfter):  # per chat: not recorded against the bot-wide window
+        await bot.send_message(1, "b")
+    await bot.send_message(2, "c")
+    with pytest.raises(RetryAfter):
+        await bot.send_message(3, "d")
+    assert fake.global_429s == 1
+    assert [c.status for c in fake.calls_to("sendMessage")] == [200, 429, 200, 429]
+
+
 async def test_callback_queries_are_answered_once_and_expire(fake: FakeTelegram, bot: Bot) -> None:
     assert await bot.answer_callback_query("q1", text="OK") is True
     assert fake.answered_callbacks == ["q1"]

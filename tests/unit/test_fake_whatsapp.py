@@ -7,6 +7,7 @@ side (handshake, signatures checked here by an independent HMAC, statuses in ord
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -411,6 +412,34 @@ async def test_a_bare_5xx_has_no_graph_body_and_then_recovers(fake, client):
         assert response.status == 503
         assert response.content_type == "text/plain"
     assert (await post(client, fake, text_body()))[0] == 200
+
+
+async def test_throughput_limit_refuses_sends_beyond_it_with_130429(fake, client):
+    others = ["212699999991", "212699999992"]
+    for number in (CITIZEN, *others):
+        fake.open_window(number)
+    fake.throughput_limit(2)
+
+    assert (await post(client, fake, text_body(to=others[0])))[0] == 200
+    assert (await post(client, fake, text_body(to=others[1])))[0] == 200
+    status, answer = await post(client, fake, text_body())  # another citizen, same number
+
+    assert status == 400
+    assert answer["error"]["code"] == 130429
+    assert answer["error"]["message"] == "(#130429) Rate limit hit"
+    assert answer["error"]["error_data"]["details"]
+    assert fake.throttled == 1
+    assert [s.wa_id for s in fake.sent] == others
+    assert fake.sent[0].at <= fake.sent[1].at
+    read = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}
+    assert (await post(client, fake, read))[0] == 200  # not a message: never refused
+
+    await asyncio.sleep(1.05)  # the window slid past the first two
+    assert (await post(client, fake, text_body()))[0] == 200
+    fake.throughput_limit(None)
+    for _ in range(5):
+        assert (await post(client, fake, text_body()))[0] == 200
+    assert fake.throttled == 1 and len(fake.sent) == 2 + 1 + 5
 
 
 # ---- read receipts -----------------------------------------------------------------------
