@@ -64,12 +64,17 @@ async def index(request: web.Request) -> web.Response:
     return render(request, "content/index.html", counts=counts, kinds=list(content.KINDS))
 
 
+# Procedures and taxes show the same columns (name, key, languages, last verified).
+LIST_TEMPLATES = {"procedures": "subjects", "taxes": "subjects"}
+
+
 def _list_page(kind: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         items = await run_db(request, content.list_items, _commune(request), kind)
         today = dt.date.today()
         return render(
-            request, f"content/list_{kind}.html", kind=kind, items=items, local=_local(request),
+            request, f"content/list_{LIST_TEMPLATES.get(kind, kind)}.html", kind=kind, items=items,
+            local=_local(request),
             stale=lambda day: day is None or today - day > STALE_AFTER,
         )
 
