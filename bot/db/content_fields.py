@@ -9,6 +9,8 @@ database.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -82,7 +84,7 @@ def check_texts(
 
 
 @dataclass(frozen=True)
-class Field:
+class Field(ABC):
     """A form field bound to a row attribute (`attr`, the name by default)."""
 
     name: str
@@ -106,8 +108,9 @@ class Field:
     def same(self, before: Any, after: Any) -> bool:
         return bool(before == after)
 
+    @abstractmethod
     def parse(self, form: Form, context: FormContext) -> Any:
-        raise NotImplementedError
+        """The field's value from the submitted form; raises `Invalid` with its errors."""
 
     def _raw(self, form: Form) -> str:
         return _clean(str(form.get(self.name, "")), multiline=False)

@@ -44,8 +44,9 @@ from tests.servers import PostgresServer, postgres_bin
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresServer]:
+    # `make test` installs PostgreSQL (scripts/system-deps.sh): its absence is a broken set-up.
     if postgres_bin() is None:
-        pytest.skip("PostgreSQL is not installed")
+        pytest.fail("PostgreSQL is not installed: run `make system-deps`")
     server = PostgresServer().start()
     yield server
     server.stop()
